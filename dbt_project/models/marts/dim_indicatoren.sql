@@ -1,0 +1,17 @@
+with
+
+indicators as (
+    select * from {{ ref('indicatoren') }}
+),
+
+renamed as (
+    select
+        indicator_code,
+        theme,
+        unit,
+        source_domain,
+        definition
+    from indicators
+)
+
+select * from renamed

@@ -1,0 +1,322 @@
+"""BVH, the police's old system: full snapshots per entity, ``;``-separated Windows-1252.
+
+DuckDB cannot read cp1252 without an extension that is downloaded at run time, and
+latin-1 rejects the bytes 0x80-0x9F that cp1252 uses for the euro sign and curly quotes.
+So each file is transcoded whole, streaming, to UTF-8 first (bytes in, bytes out); DuckDB's
+``read_csv`` then does all parsing, and SQL checks every field. See docs/decisions/0004.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from flows.errors import RejectedFile
+from flows.sources.common import (
+    CHUNK,
+    Delivery,
+    LoadContext,
+    LoadResult,
+    quarantine_rows,
+    sql_literal,
+)
+
+SYSTEM = "bvh"
+NAME_PATTERN = re.compile(r"^BVH_(ONDERZOEK|BESLAG|EXECUTIE)_(\d{8})\.csv$")
+TRAILER_TAG = "#EINDE"
+AMOUNT_PATTERN = r"^-?(\d{1,3}(\.\d{3})+|\d+)(,\d{1,2})?$"
+
+# Columns per entity as sources.md lists them, with how each is read.
+ENTITIES: dict[str, list[tuple[str, str]]] = {
+    "ONDERZOEK": [
+        ("ONDERZOEKNUMMER", "key"),
+        ("EENHEID", "text"),
+        ("SOORT", "text"),
+        ("STARTDATUM", "date"),
+        ("EINDDATUM", "date"),
+        ("INTERVENTIE", "text"),
+        ("KEYPLAYER", "text"),
+    ],
+    "BESLAG": [
+        ("BESLAGNUMMER", "key"),
+        ("ONDERZOEKNUMMER", "text"),
+        ("EENHEID", "text"),
+        ("BESLAGDATUM", "date"),
+        ("REGISTRATIEDATUM", "date"),
+        ("GRONDSLAG", "text"),
+        ("OBJECTSOORT", "text"),
+        ("OMSCHRIJVING", "text"),
+        ("WAARDE", "amount"),
+    ],
+    "EXECUTIE": [
+        ("DOSSIERNUMMER", "key"),
+        ("EENHEID", "text"),
+        ("AANGEBODEN", "date"),
+        ("KANSRIJK", "text"),
+        ("AFGEDAAN", "date"),
+        ("RESULTAAT", "text"),
+    ],
+}
+SQL_TYPES = {"key": "varchar", "text": "varchar", "date": "date", "amount": "decimal(18,2)"}
+
+
+def raw_table(entity: str) -> str:
+    return f"raw.bvh_{entity.lower()}"
+
+
+def recognise(path: Path) -> Delivery | None:
+    match = NAME_PATTERN.match(path.name)
+    if not match:
+        return None
+    try:
+        extracted = datetime.strptime(match.group(2), "%Y%m%d").date()
+    except ValueError:
+        return None
+    return Delivery(path=path, system=SYSTEM, entity=match.group(1), delivery_date=extracted)
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists raw")
+    for entity, columns in ENTITIES.items():
+        typed = ",\n".join(f"{name.lower()} {SQL_TYPES[kind]}" for name, kind in columns)
+        con.execute(
+            f"""
+            create table if not exists {raw_table(entity)} (
+                {typed},
+                extraction_date date not null,
+                _file_id bigint not null,
+                _line_number bigint not null,
+                _run_id varchar not null
+            )
+            """
+        )
+
+
+def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
+    for entity in ENTITIES:
+        con.execute(f"delete from {raw_table(entity)} where _file_id = ?", [file_id])
+
+
+def transcode_to_utf8(source: Path, target: Path) -> tuple[int, bool]:
+    """Stream a cp1252 file to UTF-8; return (number of line ends, ends with a line end).
+
+    Raises RejectedFile naming the line and byte of the first undecodable byte
+    (cp1252 leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined).
+    """
+    decoder = codecs.getincrementaldecoder("cp1252")(errors="strict")
+    newlines = 0
+    offset = 0
+    last = b""
+    with source.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
+        while chunk := src.read(CHUNK):
+            try:
+                dst.write(decoder.decode(chunk))
+            except UnicodeDecodeError as exc:
+                bad = offset + exc.start
+                line = newlines + chunk[: exc.start].count(b"\n") + 1
+                raise RejectedFile(
+                    f"cannot decode as Windows-1252: byte 0x{chunk[exc.start]:02X} "
+                    f"at line {line} (byte offset {bad})"
+                ) from exc
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+            last = chunk[-1:]
+        dst.write(decoder.decode(b"", final=True))
+    return newlines, last == b"\n"
+
+
+def _read_last_line(path: Path) -> str:
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        size = handle.tell()
+        handle.seek(max(0, size - 4096))
+        tail = handle.read().decode("utf-8", errors="replace")
+    lines = tail.rstrip("\r\n").splitlines()
+    return lines[-1] if lines else ""
+
+
+def _parse_amount(text: str) -> Decimal | None:
+    if not re.match(AMOUNT_PATTERN, text):
+        return None
+    return Decimal(text.replace(".", "").replace(",", "."))
+
+
+def load(delivery: Delivery, ctx: LoadContext) -> LoadResult:
+    assert delivery.entity is not None
+    entity = delivery.entity
+    columns = ENTITIES[entity]
+    con = ctx.con
+    utf8 = ctx.scratch / f"{delivery.name}.utf8"
+    try:
+        return _load_utf8(delivery, ctx, entity, columns, utf8, con)
+    finally:
+        utf8.unlink(missing_ok=True)
+
+
+def _load_utf8(
+    delivery: Delivery,
+    ctx: LoadContext,
+    entity: str,
+    columns: list[tuple[str, str]],
+    utf8: Path,
+    con: duckdb.DuckDBPyConnection,
+) -> LoadResult:
+    line_ends, final_newline = transcode_to_utf8(delivery.path, utf8)
+    total_lines = line_ends if final_newline else line_ends + 1
+
+    with utf8.open(encoding="utf-8", newline="") as handle:
+        header = handle.readline().rstrip("\r\n")
+    expected = ";".join(name for name, _ in columns)
+    if header != expected:
+        raise RejectedFile(f"header does not match the spec: got '{header}', expected '{expected}'")
+
+    trailer = _read_last_line(utf8)
+    fields = trailer.split(";")
+    if fields[0] != TRAILER_TAG or len(fields) != 3 or not fields[1].isdigit():
+        raise RejectedFile(
+            f"no valid trailer '#EINDE;<count>;<control total>' on the last line "
+            f"(line {total_lines}: '{trailer[:60]}')"
+        )
+    declared = int(fields[1])
+    records_between = total_lines - 2
+    if declared != records_between:
+        raise RejectedFile(
+            f"trailer declares {declared} data records, the file has {records_between} "
+            f"between header and trailer",
+            rows_declared=declared,
+        )
+
+    # DuckDB parses; a record it cannot split into the specified fields lands in the
+    # rejects table with its line number. The trailer is one of those (3 fields).
+    column_spec = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name, _ in columns) + "}"
+    con.execute("drop table if exists bvh_rejects; drop table if exists bvh_reject_scans")
+    con.execute(
+        f"""
+        create or replace temp table bvh_fields as
+        select row_number() over () as record_index, *
+        from read_csv(
+            {sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"', header = true,
+            auto_detect = false, columns = {column_spec}, store_rejects = true,
+            rejects_table = 'bvh_rejects', rejects_scan = 'bvh_reject_scans'
+        )
+        """
+    )
+    misplaced = con.execute(
+        f"""
+        select min(line) from bvh_rejects
+        where line < {total_lines} and csv_line like '%{TRAILER_TAG};%'
+          and ltrim(csv_line, chr(10) || chr(13)) like '{TRAILER_TAG};%'
+        """
+    ).fetchone()
+    if misplaced and misplaced[0] is not None:
+        raise RejectedFile(f"trailer found at line {misplaced[0]}, it must be the last line")
+
+    # Line numbers of readable records: the data lines that DuckDB did not reject, in order.
+    con.execute(
+        f"""
+        create or replace temp table bvh_lines as
+        with data_lines as (
+            select line_number from range(2, {total_lines}) as t(line_number)
+        ),
+        rejected as (
+            select distinct line as line_number from bvh_rejects where line < {total_lines}
+        )
+        select line_number, row_number() over (order by line_number) as record_index
+        from data_lines
+        anti join rejected using (line_number)
+        """
+    )
+
+    parsed_columns = []
+    checks = []
+    for name, kind in columns:
+        if kind == "date":
+            parsed_columns.append(f"try_strptime({name}, '%d-%m-%Y')::date as {name.lower()}")
+            checks.append(
+                f"when {name} is not null and try_strptime({name}, '%d-%m-%Y') is null "
+                f"then '{name}|malformed date (expected DD-MM-JJJJ): ' || {name}"
+            )
+        elif kind == "amount":
+            parsed_columns.append(
+                f"case when regexp_matches({name}, '{AMOUNT_PATTERN}') then "
+                f"replace(replace({name}, '.', ''), ',', '.')::decimal(18,2) end as {name.lower()}"
+            )
+            checks.append(
+                f"when {name} is not null and not regexp_matches({name}, '{AMOUNT_PATTERN}') "
+                f"then '{name}|malformed amount (expected 1.234,56): ' || {name}"
+            )
+        else:
+            parsed_columns.append(f"{name} as {name.lower()}")
+            if kind == "key":
+                checks.append(f"when {name} is null then '{name}|key is empty'")
+    raw_record = " || ';' || ".join(f"coalesce({name}, '')" for name, _ in columns)
+    con.execute(
+        f"""
+        create or replace temp table bvh_checked as
+        select
+            bvh_lines.line_number,
+            {", ".join(parsed_columns)},
+            case {" ".join(checks)} end as problem,
+            {raw_record} as raw_record
+        from bvh_fields
+        inner join bvh_lines using (record_index)
+        """
+    )
+
+    quarantined = quarantine_rows(
+        ctx,
+        delivery.name,
+        f"""
+        select
+            line as line_number,
+            coalesce(column_name, '(record)') as column_name,
+            'unreadable record: ' || lower(error_type::varchar) || ' — ' || error_message
+                as reason,
+            trim(csv_line, chr(10) || chr(13)) as raw_record
+        from (
+            select *, row_number() over (partition by line order by column_idx) as nth
+            from bvh_rejects where line < {total_lines}
+        ) where nth = 1
+        union all
+        select
+            line_number,
+            split_part(problem, '|', 1) as column_name,
+            split_part(problem, '|', 2) as reason,
+            raw_record
+        from bvh_checked where problem is not null
+        """,
+    )
+
+    if entity == "BESLAG":
+        expected_total = _parse_amount(fields[2])
+        row = con.execute(
+            "select coalesce(sum(waarde), 0) from bvh_checked where problem is null"
+        ).fetchone()
+        actual_total = Decimal(row[0]) if row else Decimal(0)
+        if expected_total is None or expected_total != actual_total:
+            raise RejectedFile(
+                f"trailer control total {fields[2]} does not match the sum of WAARDE "
+                f"of the readable records ({actual_total:,.2f})",
+                rows_declared=declared,
+            )
+    elif fields[2] != "0":
+        raise RejectedFile(f"trailer control total must be 0 in {entity} files, got '{fields[2]}'")
+
+    names = ", ".join(name.lower() for name, _ in columns)
+    con.execute(
+        f"""
+        insert into {raw_table(entity)}
+        select {names}, ?, ?, line_number, ?
+        from bvh_checked where problem is null
+        order by line_number
+        """,
+        [delivery.delivery_date, ctx.file_id, ctx.run_id],
+    )
+    row = con.execute("select count(*) from bvh_checked where problem is null").fetchone()
+    loaded = int(row[0]) if row else 0
+    return LoadResult(rows_declared=declared, rows_loaded=loaded, rows_quarantined=quarantined)

@@ -1,0 +1,95 @@
+"""What every source module shares: the delivery a file name describes, and load results."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A file in the landing folder that a source module recognised by its name."""
+
+    path: Path
+    system: str
+    entity: str | None
+    delivery_date: date
+    delivery_time: time | None = None
+    seq: int | None = None
+    manifest: Path | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def arrival_key(self) -> tuple:
+        """sources.md: date (and time) in the name, then sequence number, then name."""
+        return (self.delivery_date, self.delivery_time or time(0), self.seq or 0, self.name)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    rows_declared: int
+    rows_loaded: int
+    rows_quarantined: int
+
+
+@dataclass(frozen=True)
+class LoadContext:
+    """Where a module writes: the open work database, ids for lineage, a scratch folder."""
+
+    con: duckdb.DuckDBPyConnection
+    file_id: int
+    run_id: str
+    scratch: Path
+    sha256: str
+
+
+class SourceModule(Protocol):
+    SYSTEM: str
+
+    def recognise(self, path: Path) -> Delivery | None: ...
+
+    def ensure_raw_tables(self, con: duckdb.DuckDBPyConnection) -> None: ...
+
+    def load(self, delivery: Delivery, ctx: LoadContext) -> LoadResult: ...
+
+    def delete_file_rows(self, con: duckdb.DuckDBPyConnection, file_id: int) -> None: ...
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sql_literal(text: str) -> str:
+    """A string as a SQL literal (for file paths in table functions, which take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def quarantine_rows(ctx: LoadContext, file_name: str, bad_rows_sql: str) -> int:
+    """Append rows of a query (line_number, column_name, reason, raw_record) to the quarantine."""
+    ctx.con.execute(
+        f"""
+        insert into meta.quarantined_rows
+        select ?, ?, line_number, column_name, reason, raw_record, ?
+        from ({bad_rows_sql})
+        """,
+        [ctx.file_id, file_name, ctx.run_id],
+    )
+    row = ctx.con.execute(
+        "select count(*) from meta.quarantined_rows where file_id = ?", [ctx.file_id]
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
