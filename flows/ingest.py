@@ -108,8 +108,10 @@ def ingest_landing(
         module, delivery = found
         entry = ledger.current_entry(con, delivery.name)
         size, mtime, _ = _fingerprint(delivery)
-        if entry is not None and (entry["size_bytes"], entry["mtime_ns"]) == (size, mtime) and (
-            delivery.manifest is None or entry["status"] != "rejected"
+        if (
+            entry is not None
+            and (entry["size_bytes"], entry["mtime_ns"]) == (size, mtime)
+            and (delivery.manifest is None or entry["status"] != "rejected")
         ):
             report.unchanged += 1
             continue

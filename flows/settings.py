@@ -103,5 +103,6 @@ class Settings(BaseSettings):
 
 def export_environment(settings: Settings) -> None:
     """Hand the settings to the libraries that read the environment (Prefect, dbt)."""
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
     for key, value in {**settings.prefect_environment(), **settings.dbt_environment()}.items():
         os.environ[key] = value

@@ -1,0 +1,45 @@
+# The only commands a newcomer needs. `run` and `test` bootstrap the virtual environment
+# themselves on a machine with nothing but Python 3.11 and make.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export DWH_HOME ?= $(CURDIR)/dwh_home
+SCALE ?= 1.0
+SEED ?= 20230215
+# The demo's last delivered day: the edition that holds every demo report year.
+PEILDATUM ?= 2023-12-31
+
+.PHONY: run test test-fast lint bench clean install
+
+$(STAMP): pyproject.toml constraints.txt
+	@echo "installing the pinned stack into $(VENV) (first time only, ~1 minute)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/dwh demo --scale $(SCALE) --seed $(SEED)
+	$(BIN)/dwh run --peildatum $(PEILDATUM)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not e2e"
+
+lint: $(STAMP)
+	$(BIN)/ruff check flows tests benchmarks
+	$(BIN)/ruff format --check flows tests benchmarks
+	cd dbt_project && ../$(BIN)/sqlfluff lint models
+	$(BIN)/mypy flows
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) dwh_home dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,174 @@
+"""``dwh``: the command-line entry point (interface.md).
+
+Exit codes of ``dwh run``: 0 published, 3 blocked by the quality gate, 2 wrong usage,
+1 any other failure; every non-zero exit prints a short, specific reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flows.errors import DwhError, UsageError
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def _peildatum(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date JJJJ-MM-DD: {text!r}") from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--home", type=Path, help="the warehouse's state folder (default: $DWH_HOME or ./dwh_home)"
+    )
+    parser = argparse.ArgumentParser(
+        prog="dwh", description="Justice-chain data warehouse.", parents=[common]
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", parents=[common], help="write demo exports of all four source systems"
+    )
+    demo.add_argument("--scale", type=float, default=1.0, help="volume; 1.0 is national size")
+    demo.add_argument("--seed", type=int, default=20230215)
+    demo.add_argument("--faults", action="store_true", help="add invalid deliveries")
+    demo.add_argument("--landing", type=Path, help="target folder (default: DWH_HOME/landing)")
+
+    run = commands.add_parser(
+        "run", parents=[common], help="ingest, transform, quality gate, publish"
+    )
+    run.add_argument("--landing", type=Path, help="exports to read (default: DWH_HOME/landing)")
+    run.add_argument(
+        "--peildatum", type=_peildatum, help="figures as known at this date (default: today)"
+    )
+
+    serve = commands.add_parser(
+        "serve", parents=[common], help="run the nightly job on a schedule until stopped"
+    )
+    serve.add_argument("--cron", default="0 2 * * *", help="schedule (default: 02:00 daily)")
+    serve.add_argument("--landing", type=Path)
+
+    sql = commands.add_parser(
+        "sql", parents=[common], help="query the published database (read-only)"
+    )
+    sql.add_argument("query", nargs="?", help="SQL to run; without it, an interactive prompt")
+
+    commands.add_parser(
+        "status", parents=[common], help="last runs, loads, quarantine, published editions"
+    )
+    return parser
+
+
+def _settings(args: argparse.Namespace):
+    if args.home is not None:
+        os.environ["DWH_HOME"] = str(args.home)
+    if getattr(args, "landing", None) is not None:
+        os.environ["DWH_LANDING"] = str(args.landing)
+    from flows.settings import Settings, export_environment
+
+    settings = Settings()
+    export_environment(settings)
+    return settings
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from flows.demo import generate
+
+    if args.scale <= 0:
+        raise UsageError(f"--scale must be positive, got {args.scale}")
+    summary = generate(
+        settings.landing_dir,
+        settings.demo_truth_file,
+        scale=args.scale,
+        seed=args.seed,
+        faults=args.faults,
+        progress=lambda line: print(f"demo: {line}", flush=True),
+    )
+    print(f"demo: wrote {summary} to {settings.landing_dir}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not settings.landing_dir.is_dir():
+        raise UsageError(
+            f"landing folder {settings.landing_dir} does not exist: deliver exports there "
+            f"(or run 'dwh demo'), or name another with --landing"
+        )
+    peildatum = args.peildatum or datetime.now(AMSTERDAM).date()
+    from flows.nightly import nightly
+
+    nightly(str(settings.home_dir), str(settings.landing_dir), peildatum)
+    from flows.report import print_edition
+
+    print_edition(settings.published_db, peildatum)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from flows.serve import serve
+
+    serve(settings, args.cron)
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from flows.report import interactive_sql, run_sql
+
+    if args.query:
+        run_sql(settings.published_db, args.query)
+    else:
+        interactive_sql(settings.published_db)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from flows.report import print_status
+
+    print_status(settings)
+    return 0
+
+
+COMMANDS = {
+    "demo": cmd_demo,
+    "run": cmd_run,
+    "serve": cmd_serve,
+    "sql": cmd_sql,
+    "status": cmd_status,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 with a message on wrong usage
+    try:
+        return COMMANDS[args.command](args)
+    except DwhError as error:
+        print(f"dwh {args.command}: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print(f"dwh {args.command}: interrupted", file=sys.stderr)
+        return 1
+    except Exception as error:  # noqa: BLE001 - the operator gets a reason, not a traceback
+        print(f"dwh {args.command}: failed: {type(error).__name__}: {error}", file=sys.stderr)
+        if os.environ.get("DWH_DEBUG"):
+            raise
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""The quality gate: Great Expectations validates the audit tables that dbt computed.
+
+Each suite in ``expectations/`` is JSON under version control; its ``meta.audit_relation``
+names the aggregate table (computed in DuckDB by the dbt models under ``models/audit``)
+it validates. GE reads those small tables through its pandas data source, which works
+on GE 1.24 unpatched and keeps the gate's cost independent of the data volume
+(docs/decisions/0003). Every result is stored in ``meta.validation_results`` and as JSON
+under ``DWH_HOME/validation/<run_id>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+log = logging.getLogger(__name__)
+
+RESULTS_DDL = """
+create schema if not exists meta;
+create table if not exists meta.validation_results (
+    run_id varchar not null,
+    peildatum date not null,
+    suite varchar not null,
+    expectation_type varchar not null,
+    column_name varchar,
+    success boolean not null,
+    failure varchar,
+    unexpected_count bigint,
+    unexpected_examples varchar,
+    validated_at timestamptz not null default current_timestamp
+);
+"""
+
+
+@dataclass
+class GateReport:
+    failures: list[str] = field(default_factory=list)
+    expectations: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def load_suites(directory: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(path.read_text(encoding="utf-8")) for path in sorted(directory.glob("*.json"))
+    ]
+
+
+def _context():
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    return gx, context
+
+
+def validate_suites(
+    con: duckdb.DuckDBPyConnection,
+    suites: list[dict[str, Any]],
+    *,
+    run_id: str,
+    peildatum: str,
+    results_dir: Path,
+    progress: Callable[[str], None] = log.info,
+) -> GateReport:
+    """Validate every suite against its audit relation; store and return the outcome."""
+    gx, context = _context()
+    source = context.data_sources.add_pandas("audit")
+    con.execute(RESULTS_DDL)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    report = GateReport()
+    for suite_json in suites:
+        name = suite_json["name"]
+        relation = suite_json["meta"]["audit_relation"]
+        detail_columns = suite_json["meta"].get("detail_columns", [])
+        frame = con.execute(f"select * from {relation}").df()
+        suite = context.suites.add(gx.ExpectationSuite(**suite_json))
+        batch = (
+            source.add_dataframe_asset(name)
+            .add_batch_definition_whole_dataframe("all")
+            .get_batch(batch_parameters={"dataframe": frame})
+        )
+        result = batch.validate(
+            suite,
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": detail_columns,
+            },
+        )
+        (results_dir / f"{name}.json").write_text(
+            json.dumps(result.to_json_dict(), indent=1, default=str), encoding="utf-8"
+        )
+        for outcome in result.results:
+            report.expectations += 1
+            _record(con, outcome, name, run_id, peildatum, report)
+    progress(
+        f"gate: {report.expectations} expectations in {len(suites)} suites, "
+        f"{len(report.failures)} failing"
+    )
+    return report
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    outcome: Any,
+    suite: str,
+    run_id: str,
+    peildatum: str,
+    report: GateReport,
+) -> None:
+    config = outcome.expectation_config
+    kwargs = config.kwargs
+    column = kwargs.get("column") or ",".join(
+        str(kwargs[key]) for key in ("column_A", "column_B") if key in kwargs
+    )
+    failure = (config.meta or {}).get("failure", config.type)
+    details = outcome.result or {}
+    examples = details.get("unexpected_index_list") or details.get("unexpected_list") or []
+    shown = "; ".join(_describe(example) for example in examples[:5])
+    unexpected_count = details.get("unexpected_count")
+    if not outcome.success:
+        observed = details.get("observed_value")
+        where = (
+            f": {shown}" if shown else (f" (observed {observed})" if observed is not None else "")
+        )
+        report.failures.append(f"{suite} / {config.type}({column}): {failure}{where}")
+    con.execute(
+        """
+        insert into meta.validation_results
+            (run_id, peildatum, suite, expectation_type, column_name, success, failure,
+             unexpected_count, unexpected_examples)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [
+            run_id,
+            peildatum,
+            suite,
+            config.type,
+            column or None,
+            bool(outcome.success),
+            None if outcome.success else failure,
+            unexpected_count,
+            shown or None,
+        ],
+    )
+
+
+def _describe(example: Any) -> str:
+    if isinstance(example, dict):
+        return ", ".join(f"{key}={value}" for key, value in example.items())
+    return str(example)

@@ -1,0 +1,144 @@
+"""The nightly job as a Prefect flow: ingest -> transform -> quality gate -> publish.
+
+The flow only composes tasks; each task opens and closes its own DuckDB connection to
+the work database (one process writes it at a time), and the logic lives in plain
+modules that tests call directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows import gate, ingest, ledger, publish, transform
+from flows.errors import GateBlocked
+from flows.settings import Settings
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def _settings(home: str, landing: str | None) -> Settings:
+    return Settings(home=Path(home), landing=Path(landing) if landing else None)
+
+
+def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(
+        str(settings.work_db),
+        config={"memory_limit": settings.memory_limit, "threads": settings.threads},
+    )
+
+
+@task(name="ingest", cache_policy=NO_CACHE)
+def ingest_task(home: str, landing: str | None, run_id: str) -> dict:
+    settings = _settings(home, landing)
+    logger = get_run_logger()
+    con = _connect(settings)
+    try:
+        report = ingest.ingest_landing(
+            con,
+            settings.landing_dir,
+            run_id=run_id,
+            scratch=settings.work_dir / "scratch",
+            quarantine_dir=settings.quarantine_dir,
+            progress=logger.info,
+        )
+    finally:
+        con.close()
+    logger.info(f"ingest: {report.summary()}")
+    for name, reason in report.rejected:
+        logger.warning(f"ingest: rejected {name}: {reason}")
+    return asdict(report)
+
+
+@task(name="transform", cache_policy=NO_CACHE)
+def transform_task(home: str, landing: str | None, peildatum: date) -> list[str]:
+    settings = _settings(home, landing)
+    report = transform.run_dbt(settings, peildatum, progress=get_run_logger().info)
+    return report.failed_tests
+
+
+@task(name="quality-gate", cache_policy=NO_CACHE)
+def gate_task(
+    home: str, landing: str | None, run_id: str, peildatum: date, failed_tests: list[str]
+) -> list[str]:
+    settings = _settings(home, landing)
+    con = _connect(settings)
+    try:
+        report = gate.validate_suites(
+            con,
+            gate.load_suites(settings.expectations_dir),
+            run_id=run_id,
+            peildatum=peildatum.isoformat(),
+            results_dir=settings.validation_dir / run_id,
+            progress=get_run_logger().info,
+        )
+    finally:
+        con.close()
+    return failed_tests + report.failures
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(home: str, landing: str | None, run_id: str, peildatum: date) -> None:
+    settings = _settings(home, landing)
+    publish.publish(
+        settings.work_db,
+        settings.published_db,
+        peildatum=peildatum,
+        run_id=run_id,
+        progress=get_run_logger().info,
+    )
+
+
+def _record_run(
+    settings: Settings, run_id: str, peildatum: date, outcome: str | None, reason: str | None = None
+) -> None:
+    con = _connect(settings)
+    try:
+        ledger.ensure_meta(con)
+        if outcome is None:
+            con.execute(
+                "insert into meta.runs (run_id, started_at, peildatum, landing) values (?, ?, ?, ?)",
+                [run_id, datetime.now(UTC), peildatum, str(settings.landing_dir)],
+            )
+        else:
+            con.execute(
+                "update meta.runs set finished_at = ?, outcome = ?, reason = ? where run_id = ?",
+                [datetime.now(UTC), outcome, reason, run_id],
+            )
+    finally:
+        con.close()
+
+
+@flow(name="dwh-nightly")
+def nightly(home: str, landing: str | None = None, peildatum: date | None = None) -> str:
+    """Run the whole nightly job for one peildatum; return the run id when published."""
+    settings = _settings(home, landing)
+    peildatum = peildatum or date.today()
+    run_id = new_run_id()
+    logger = get_run_logger()
+    logger.info(f"run {run_id}: peildatum {peildatum}, landing {settings.landing_dir}")
+    _record_run(settings, run_id, peildatum, None)
+    try:
+        ingest_task(home, landing, run_id)
+        failed_tests = transform_task(home, landing, peildatum)
+        failures = gate_task(home, landing, run_id, peildatum, failed_tests)
+        if failures:
+            raise GateBlocked(failures)
+        publish_task(home, landing, run_id, peildatum)
+    except GateBlocked as blocked:
+        _record_run(settings, run_id, peildatum, "blocked", "\n".join(blocked.failures))
+        raise
+    except Exception as exc:
+        _record_run(settings, run_id, peildatum, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    _record_run(settings, run_id, peildatum, "published")
+    return run_id

@@ -1,0 +1,111 @@
+"""Write-audit-publish: assemble the analysts' database beside the published one, then swap.
+
+Analysts only ever open ``published/warehouse.duckdb``. The new file is built next to it
+under a temporary name from the audited work database, closed, and moved onto the
+published path with ``os.replace`` (atomic on one filesystem): readers that had the old
+file open keep reading the old edition; new connections see the new one. Earlier
+editions of ``report.indicators`` are carried over; publishing a peildatum again replaces
+that edition.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from flows.sources.common import sql_literal
+
+log = logging.getLogger(__name__)
+
+# Tables copied from the work database as they are: (schema, table in work, table published).
+PUBLISHED_TABLES: tuple[tuple[str, str, str], ...] = (
+    ("report", "periodieke_rapportages", "periodieke_rapportages"),
+    ("marts", "fct_onderzoeken", "fct_onderzoeken"),
+    ("marts", "dim_eenheden", "dim_eenheden"),
+    ("marts", "dim_indicatoren", "dim_indicatoren"),
+    ("marts", "dim_registratiesystemen", "dim_registratiesystemen"),
+    ("audit", "deliveries", "deliveries"),
+)
+
+
+def publish(
+    work_db: Path,
+    published_db: Path,
+    *,
+    peildatum: date,
+    run_id: str,
+    progress: Callable[[str], None] = log.info,
+) -> None:
+    published_db.parent.mkdir(parents=True, exist_ok=True)
+    building = published_db.with_name(f".{published_db.name}.{run_id}.building")
+    building.unlink(missing_ok=True)
+    con = duckdb.connect(str(building))
+    try:
+        con.execute(f"attach {sql_literal(str(work_db))} as work")
+        has_previous = published_db.exists()
+        if has_previous:
+            con.execute(f"attach {sql_literal(str(published_db))} as previous (read_only)")
+        for schema in sorted({schema for schema, _, _ in PUBLISHED_TABLES} | {"report", "meta"}):
+            con.execute(f"create schema {schema}")
+        earlier = (
+            "select * from previous.report.indicators where peildatum <> $peildatum"
+            if has_previous and _has_table(con, "previous", "report", "indicators")
+            else "select * from work.report.indicators where false"
+        )
+        con.execute(
+            f"""
+            create table report.indicators as
+            select * from ({earlier})
+            union all by name
+            select * from work.report.indicators
+            order by peildatum, report_year, indicator_code
+            """,
+            {"peildatum": peildatum},
+        )
+        for schema, source_table, target_table in PUBLISHED_TABLES:
+            con.execute(
+                f"create table {schema}.{target_table} as select * from work.{schema}.{source_table}"
+            )
+        earlier_editions = (
+            "select * from previous.meta.editions where peildatum <> $peildatum"
+            if has_previous and _has_table(con, "previous", "meta", "editions")
+            else "select null::date as peildatum, null::timestamptz as published_at, "
+            "null::varchar as run_id where false"
+        )
+        con.execute(
+            f"""
+            create table meta.editions as
+            select * from ({earlier_editions})
+            union all
+            select $peildatum::date, $published_at::timestamptz, $run_id
+            order by peildatum
+            """,
+            {"peildatum": peildatum, "published_at": datetime.now(UTC), "run_id": run_id},
+        )
+        con.execute("detach work")
+        if has_previous:
+            con.execute("detach previous")
+        con.execute("checkpoint")
+    except BaseException:
+        con.close()
+        building.unlink(missing_ok=True)
+        raise
+    con.close()
+    os.replace(building, published_db)
+    progress(f"publish: edition {peildatum} published to {published_db}")
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> bool:
+    row = con.execute(
+        """
+        select count(*) from duckdb_tables()
+        where database_name = ? and schema_name = ? and table_name = ?
+        """,
+        [catalog, schema, table],
+    ).fetchone()
+    return bool(row and row[0])

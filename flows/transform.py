@@ -1,0 +1,111 @@
+"""Transform: dbt builds staging, intermediate, marts and report models in the work database.
+
+dbt is called in-process through ``dbtRunner`` from one Prefect task: far cheaper than one
+Prefect task per dbt node on the temporary server (docs/decisions/0003).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from flows.errors import DwhError
+from flows.settings import Settings, export_environment
+
+log = logging.getLogger(__name__)
+
+
+class TransformFailed(DwhError):
+    """A dbt model could not be built (as opposed to a data test that found bad data)."""
+
+
+@dataclass
+class TransformReport:
+    nodes: int = 0
+    seconds: float = 0.0
+    failed_tests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def dbt_args(settings: Settings, command: str, peildatum: date) -> list[str]:
+    project = str(settings.dbt_project_dir)
+    return [
+        command,
+        "--project-dir",
+        project,
+        "--profiles-dir",
+        project,
+        "--target-path",
+        str(settings.dbt_target_dir),
+        "--log-path",
+        str(settings.work_dir / "logs"),
+        "--log-level",
+        "error",
+        "--log-level-file",
+        "info",
+        "--vars",
+        json.dumps({"peildatum": peildatum.isoformat()}),
+    ]
+
+
+def release_dbt_database() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a run.
+
+    dbt-duckdb caches one environment (and its DuckDB instance, opened with the profile's
+    settings) per process; while it lives, another connection to the work database with
+    other settings fails ("Can't open a connection to same database file with a different
+    configuration"). tests/test_transform.py fails if this stops releasing it.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        if environment is not None:
+            environment.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def run_dbt(
+    settings: Settings,
+    peildatum: date,
+    command: str = "build",
+    progress: Callable[[str], None] = log.info,
+) -> TransformReport:
+    """Run ``dbt <command>``; data-test failures are returned, model errors raised."""
+    from dbt.cli.main import dbtRunner
+
+    export_environment(settings)
+    (settings.work_dir / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    try:
+        result = dbtRunner().invoke(dbt_args(settings, command, peildatum))
+    finally:
+        release_dbt_database()
+    report = TransformReport(seconds=time.perf_counter() - started)
+    if result.exception is not None:
+        raise TransformFailed(f"dbt {command} could not run: {result.exception}")
+    for node_result in result.result or []:
+        report.nodes += 1
+        status = str(node_result.status)
+        name = node_result.node.name
+        if status == "fail":
+            report.failed_tests.append(
+                f"dbt test {name} failed: {node_result.failures} failing rows"
+            )
+        elif status in ("error", "runtime error"):
+            report.errors.append(
+                f"dbt {node_result.node.resource_type} {name}: {node_result.message}"
+            )
+    progress(
+        f"transform: dbt {command} at peildatum {peildatum}: {report.nodes} nodes in "
+        f"{report.seconds:.1f} s, {len(report.failed_tests)} failing tests, "
+        f"{len(report.errors)} errors"
+    )
+    if report.errors:
+        listed = "\n".join(f"  - {error}" for error in report.errors)
+        raise TransformFailed(f"dbt {command} failed:\n{listed}")
+    return report
