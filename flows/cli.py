@@ -29,7 +29,10 @@ def _peildatum(text: str) -> date:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
-        "--home", type=Path, help="the warehouse's state folder (default: $DWH_HOME or ./dwh_home)"
+        "--home",
+        type=Path,
+        default=argparse.SUPPRESS,  # given before or after the command, neither overrides
+        help="the warehouse's state folder (default: $DWH_HOME or ./dwh_home)",
     )
     parser = argparse.ArgumentParser(
         prog="dwh", description="Justice-chain data warehouse.", parents=[common]
@@ -70,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace):
-    if args.home is not None:
+    if getattr(args, "home", None) is not None:
         os.environ["DWH_HOME"] = str(args.home)
     if getattr(args, "landing", None) is not None:
         os.environ["DWH_LANDING"] = str(args.landing)

@@ -55,7 +55,7 @@ def publish(
         earlier = (
             "select * from previous.report.indicators where peildatum <> $peildatum"
             if has_previous and _has_table(con, "previous", "report", "indicators")
-            else "select * from work.report.indicators where false"
+            else "select * from work.report.indicators where false and peildatum <> $peildatum"
         )
         con.execute(
             f"""
@@ -69,7 +69,8 @@ def publish(
         )
         for schema, source_table, target_table in PUBLISHED_TABLES:
             con.execute(
-                f"create table {schema}.{target_table} as select * from work.{schema}.{source_table}"
+                f"create table {schema}.{target_table} as "
+                f"select * from work.{schema}.{source_table}"
             )
         earlier_editions = (
             "select * from previous.meta.editions where peildatum <> $peildatum"

@@ -48,7 +48,9 @@ def deliver(landing: Path) -> Callable[..., Path]:
 
 @pytest.fixture
 def work_con(home: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(str(home / "work.duckdb"))
+    # The work database where the nightly run keeps it, so dbt builds on what was ingested.
+    (home / "work").mkdir(exist_ok=True)
+    con = duckdb.connect(str(home / "work" / "warehouse.duckdb"))
     yield con
     con.close()
 

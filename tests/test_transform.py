@@ -1,0 +1,76 @@
+"""Transform: dbt joins BVH and BVO as known at the peildatum (run on tiny hand-made exports)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from conftest import rows
+from flows.settings import Settings
+from flows.transform import run_dbt
+
+
+@pytest.fixture
+def built(home, deliver, ingest, work_con):
+    """Ingest the BVH snapshot and BVO events, then build at a peildatum; return the figures."""
+    deliver("bvh_onderzoek_valid.csv", "BVH_ONDERZOEK_20220331.csv")
+    deliver("bvo/BVO_EVENTS_20220704T020000_000001.jsonl.gz")
+    deliver("bvo/BVO_EVENTS_20220711T020000_000003.jsonl.gz")
+    ingest()
+    work_con.close()
+    settings = Settings()
+
+    def _build(peildatum: date) -> dict[int, tuple[Decimal, str | None]]:
+        report = run_dbt(settings, peildatum, progress=lambda line: None)
+        assert report.failed_tests == []
+        # dbt's DuckDB handle is released: a connection with other settings opens.
+        con = duckdb.connect(str(settings.work_db), config={"threads": 1})
+        try:
+            return {
+                year: (realisation, systems)
+                for year, realisation, systems in rows(
+                    con,
+                    """
+                    select report_year, realisation, registration_systems
+                    from report.indicators where indicator_code = 'csv_onderzoeken'
+                    """,
+                )
+            }
+        finally:
+            con.close()
+
+    return _build
+
+
+def test_before_the_move_only_bvh_counts(built):
+    assert built(date(2022, 3, 31)) == {
+        2019: (Decimal("2.00"), "bvh"),
+        2020: (Decimal("2.00"), "bvh"),
+        2021: (Decimal("1.00"), "bvh"),
+        2022: (Decimal("1.00"), "bvh"),
+    }
+
+
+def test_a_migrated_record_is_counted_once_with_bvo_state(built):
+    # ON-PL01-2019-000001 was migrated as BVO record ...0001; a new BVO investigation
+    # started 2022-04-05. Its closing update at 23:30 UTC on 30 June is 1 July in
+    # Amsterdam, so at peildatum 30 June it is still open.
+    assert built(date(2022, 6, 30)) == {
+        2019: (Decimal("2.00"), "bvh+bvo"),
+        2020: (Decimal("2.00"), "bvh+bvo"),
+        2021: (Decimal("1.00"), "bvo"),
+        2022: (Decimal("2.00"), "bvo"),
+    }
+
+
+def test_a_deleted_bvo_record_takes_its_bvh_predecessor_with_it(built):
+    # BVO deleted the migrated record on 5 July; the event delivered twice counts once.
+    assert built(date(2022, 7, 10)) == {
+        2019: (Decimal("1.00"), "bvh"),
+        2020: (Decimal("1.00"), "bvh"),
+        2021: (Decimal("0.00"), None),
+        2022: (Decimal("1.00"), "bvo"),
+    }
