@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 PUBLISHED_TABLES: tuple[tuple[str, str, str], ...] = (
     ("report", "periodieke_rapportages", "periodieke_rapportages"),
     ("marts", "fct_onderzoeken", "fct_onderzoeken"),
+    ("marts", "fct_beslag", "fct_beslag"),
+    ("marts", "fct_executiedossiers", "fct_executiedossiers"),
     ("marts", "dim_eenheden", "dim_eenheden"),
     ("marts", "dim_indicatoren", "dim_indicatoren"),
     ("marts", "dim_registratiesystemen", "dim_registratiesystemen"),

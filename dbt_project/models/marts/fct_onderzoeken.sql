@@ -10,7 +10,7 @@ ledger as (
 
 with_lineage as (
     select
-        investigations.onderzoek_key,
+        investigations.record_key as onderzoek_key,
         investigations.registration_system,
         investigations.onderzoeknummer,
         investigations.bvo_record_id,

@@ -1,9 +1,18 @@
 {#- One row per report year and indicator of this edition: the realisation and the
-    registration systems that contributed to it. One CTE per indicator (indicators.md). -#}
+    registration systems that contributed to it. One CTE per indicator, as indicators.md
+    defines it; the building blocks are in macros/indicators.sql. -#}
 with
 
 investigations as (
     select * from {{ ref('fct_onderzoeken') }}
+),
+
+seizures as (
+    select * from {{ ref('fct_beslag') }}
+),
+
+dossiers as (
+    select * from {{ ref('fct_executiedossiers') }}
 ),
 
 report_years as (
@@ -11,21 +20,107 @@ report_years as (
 ),
 
 csv_onderzoeken as (
-    select
-        report_years.report_year,
-        'csv_onderzoeken' as indicator_code,
-        cast(count(investigations.onderzoek_key) as decimal(18, 2)) as realisation,
-        {{ contributing_systems('investigations.registration_system') }} as registration_systems
-    from report_years
-    left join investigations
-        on
-            investigations.investigation_kind = 'criminele_samenwerking'
-            and {{ is_active_in('investigations.start_date', 'investigations.end_date', 'report_years') }}
-    group by report_years.report_year
+    {{ yearly_count(
+        'csv_onderzoeken', 'investigations', 'onderzoek_key',
+        "records.investigation_kind = 'criminele_samenwerking'",
+        is_active_in('records.start_date', 'records.end_date', 'report_years'),
+    ) }}
+),
+
+beslag_strafrechtelijk_eur as (
+    {{ yearly_sum(
+        'beslag_strafrechtelijk_eur', 'seizures', 'beslag_key', 'value_eur',
+        'records.is_criminal_law',
+        'year(records.seizure_date) = report_years.report_year',
+    ) }}
+),
+
+beslag_ongewaardeerd as (
+    {{ yearly_count(
+        'beslag_ongewaardeerd', 'seizures', 'beslag_key',
+        'records.is_criminal_law and records.is_unvalued',
+        'year(records.seizure_date) = report_years.report_year',
+    ) }}
+),
+
+cybercrime_regulier as (
+    {{ yearly_count(
+        'cybercrime_regulier', 'investigations', 'onderzoek_key',
+        "records.investigation_kind = 'cybercrime'",
+        is_closed_in('records.end_date', 'report_years'),
+    ) }}
+),
+
+cybercrime_fenomeen as (
+    {{ yearly_count(
+        'cybercrime_fenomeen', 'investigations', 'onderzoek_key',
+        "records.investigation_kind = 'cybercrime_fenomeen'",
+        is_closed_in('records.end_date', 'report_years'),
+    ) }}
+),
+
+cybercrime_alternatief_pct as (
+    {{ yearly_percentage(
+        'cybercrime_alternatief_pct', 'investigations', 'onderzoek_key',
+        "records.investigation_kind in ('cybercrime', 'cybercrime_fenomeen')",
+        is_closed_in('records.end_date', 'report_years'),
+        "records.intervention = 'alternatief'",
+    ) }}
+),
+
+high_tech_crime_onderzoeken as (
+    {{ yearly_count(
+        'high_tech_crime_onderzoeken', 'investigations', 'onderzoek_key',
+        "records.investigation_kind = 'high_tech_crime'",
+        is_active_in('records.start_date', 'records.end_date', 'report_years'),
+    ) }}
+),
+
+oskm_onderzoeken as (
+    {{ yearly_count(
+        'oskm_onderzoeken', 'investigations', 'onderzoek_key',
+        "records.investigation_kind = 'oskm'",
+        is_closed_in('records.end_date', 'report_years'),
+    ) }}
+),
+
+oskm_keyplayers as (
+    {{ yearly_count(
+        'oskm_keyplayers', 'investigations', 'onderzoek_key',
+        "records.investigation_kind = 'oskm' and records.is_keyplayer",
+        is_active_in('records.start_date', 'records.end_date', 'report_years'),
+    ) }}
+),
+
+executie_dossiers as (
+    {{ yearly_count(
+        'executie_dossiers', 'dossiers', 'dossier_key',
+        'records.is_promising',
+        'year(records.offered_date) = report_years.report_year',
+    ) }}
+),
+
+executie_positief_pct as (
+    {{ yearly_percentage(
+        'executie_positief_pct', 'dossiers', 'dossier_key',
+        'records.is_promising',
+        'year(records.offered_date) = report_years.report_year',
+        "records.result = 'positief'",
+    ) }}
 ),
 
 realisations as (
     select * from csv_onderzoeken
+    union all select * from beslag_strafrechtelijk_eur
+    union all select * from beslag_ongewaardeerd
+    union all select * from cybercrime_regulier
+    union all select * from cybercrime_fenomeen
+    union all select * from cybercrime_alternatief_pct
+    union all select * from high_tech_crime_onderzoeken
+    union all select * from oskm_onderzoeken
+    union all select * from oskm_keyplayers
+    union all select * from executie_dossiers
+    union all select * from executie_positief_pct
 )
 
 select * from realisations

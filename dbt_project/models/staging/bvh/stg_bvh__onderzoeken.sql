@@ -18,6 +18,7 @@ renamed as (
         snapshot_rows.einddatum as end_date,
         snapshot_rows.interventie as intervention_bvh,
         interventions.bvo_code as intervention,
+        snapshot_rows.keyplayer as keyplayer_bvh,
         case snapshot_rows.keyplayer when 'J' then true when 'N' then false end as is_keyplayer,
         snapshot_rows.extraction_date,
         snapshot_rows._file_id as source_file_id,

@@ -1,0 +1,1 @@
+{{ bvh_snapshot_as_of(ref('stg_bvh__executiedossiers'), 'EXECUTIE') }}
