@@ -98,7 +98,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         faults=args.faults,
         progress=lambda line: print(f"demo: {line}", flush=True),
     )
-    print(f"demo: wrote {summary} to {settings.landing_dir}")
+    per_system = ", ".join(f"{system} {count}" for system, count in summary.files.items())
+    print(
+        f"demo: wrote {summary.total_files} files ({per_system}; "
+        f"{summary.total_bytes / 1e6:.0f} MB), deliveries {summary.first_delivery} .. "
+        f"{summary.last_delivery}, into {settings.landing_dir}"
+    )
     return 0
 
 
