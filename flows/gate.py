@@ -30,6 +30,7 @@ create table if not exists meta.validation_results (
     suite varchar not null,
     expectation_type varchar not null,
     column_name varchar,
+    severity varchar not null,
     success boolean not null,
     failure varchar,
     unexpected_count bigint,
@@ -42,6 +43,7 @@ create table if not exists meta.validation_results (
 @dataclass
 class GateReport:
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     expectations: int = 0
 
     @property
@@ -105,8 +107,10 @@ def validate_suites(
             _record(con, outcome, name, run_id, peildatum, report)
     progress(
         f"gate: {report.expectations} expectations in {len(suites)} suites, "
-        f"{len(report.failures)} failing"
+        f"{len(report.failures)} failing, {len(report.warnings)} warnings"
     )
+    for warning in report.warnings:
+        progress(f"gate: warning: {warning}")
     return report
 
 
@@ -128,18 +132,20 @@ def _record(
     examples = details.get("unexpected_index_list") or details.get("unexpected_list") or []
     shown = "; ".join(_describe(example) for example in examples[:5])
     unexpected_count = details.get("unexpected_count")
+    severity = str(getattr(config, "severity", None) or "critical").lower().rsplit(".", 1)[-1]
     if not outcome.success:
         observed = details.get("observed_value")
         where = (
             f": {shown}" if shown else (f" (observed {observed})" if observed is not None else "")
         )
-        report.failures.append(f"{suite} / {config.type}({column}): {failure}{where}")
+        message = f"{suite} / {config.type}({column}): {failure}{where}"
+        (report.failures if severity == "critical" else report.warnings).append(message)
     con.execute(
         """
         insert into meta.validation_results
-            (run_id, peildatum, suite, expectation_type, column_name, success, failure,
-             unexpected_count, unexpected_examples)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            (run_id, peildatum, suite, expectation_type, column_name, severity, success,
+             failure, unexpected_count, unexpected_examples)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
             run_id,
@@ -147,6 +153,7 @@ def _record(
             suite,
             config.type,
             column or None,
+            severity,
             bool(outcome.success),
             None if outcome.success else failure,
             unexpected_count,

@@ -16,7 +16,7 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import gate, ingest, ledger, publish, transform
+from flows import gate, ingest, ledger, pseudonym, publish, transform
 from flows.errors import GateBlocked
 from flows.settings import Settings
 
@@ -41,6 +41,7 @@ def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
 def ingest_task(home: str, landing: str | None, run_id: str) -> dict:
     settings = _settings(home, landing)
     logger = get_run_logger()
+    key = pseudonym.load_or_create_key(settings.pseudonym_key)
     con = _connect(settings)
     try:
         report = ingest.ingest_landing(
@@ -50,6 +51,7 @@ def ingest_task(home: str, landing: str | None, run_id: str) -> dict:
             scratch=settings.work_dir / "scratch",
             quarantine_dir=settings.quarantine_dir,
             progress=logger.info,
+            pseudonym_key=key,
         )
     finally:
         con.close()
@@ -106,7 +108,8 @@ def _record_run(
         ledger.ensure_meta(con)
         if outcome is None:
             con.execute(
-                "insert into meta.runs (run_id, started_at, peildatum, landing) values (?, ?, ?, ?)",
+                "insert into meta.runs (run_id, started_at, peildatum, landing) "
+                "values (?, ?, ?, ?)",
                 [run_id, datetime.now(UTC), peildatum, str(settings.landing_dir)],
             )
         else:

@@ -28,10 +28,17 @@ PUBLISHED_TABLES: tuple[tuple[str, str, str], ...] = (
     ("marts", "fct_onderzoeken", "fct_onderzoeken"),
     ("marts", "fct_beslag", "fct_beslag"),
     ("marts", "fct_executiedossiers", "fct_executiedossiers"),
+    ("marts", "fct_verdachtezaken", "fct_verdachtezaken"),
+    ("marts", "dim_parketten", "dim_parketten"),
+    ("marts", "dim_feiten", "dim_feiten"),
+    ("marts", "dim_datum", "dim_datum"),
     ("marts", "dim_eenheden", "dim_eenheden"),
     ("marts", "dim_indicatoren", "dim_indicatoren"),
     ("marts", "dim_registratiesystemen", "dim_registratiesystemen"),
     ("audit", "deliveries", "deliveries"),
+    ("audit", "layers", "layers"),
+    ("audit", "facts", "facts"),
+    ("audit", "indicators", "indicators"),
 )
 
 

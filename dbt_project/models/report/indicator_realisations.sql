@@ -15,6 +15,10 @@ dossiers as (
     select * from {{ ref('fct_executiedossiers') }}
 ),
 
+suspect_cases as (
+    select * from {{ ref('fct_verdachtezaken') }}
+),
+
 report_years as (
     select * from {{ report_years_relation() }}
 ),
@@ -40,6 +44,14 @@ beslag_ongewaardeerd as (
         'beslag_ongewaardeerd', 'seizures', 'beslag_key',
         'records.is_criminal_law and records.is_unvalued',
         'year(records.seizure_date) = report_years.report_year',
+    ) }}
+),
+
+mensenhandel_verdachten as (
+    {{ yearly_count(
+        'mensenhandel_verdachten', 'suspect_cases', 'verdachtezaak_key',
+        "records.offence_article = 'Sr:273f' and records.is_police_unit",
+        'year(records.inflow_date) = report_years.report_year',
     ) }}
 ),
 
@@ -113,6 +125,7 @@ realisations as (
     select * from csv_onderzoeken
     union all select * from beslag_strafrechtelijk_eur
     union all select * from beslag_ongewaardeerd
+    union all select * from mensenhandel_verdachten
     union all select * from cybercrime_regulier
     union all select * from cybercrime_fenomeen
     union all select * from cybercrime_alternatief_pct

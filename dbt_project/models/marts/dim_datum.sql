@@ -1,0 +1,23 @@
+{#- One row per calendar day from 2010 through the end of the peildatum's year. -#}
+with
+
+days as (
+    select cast(day as date) as date_day
+    from range(
+        date '2010-01-01',
+        make_date(year({{ peildatum() }}) + 1, 1, 1),
+        interval 1 day
+    ) as days (day)
+),
+
+described as (
+    select
+        date_day,
+        cast(year(date_day) as integer) as calendar_year,
+        cast(quarter(date_day) as integer) as calendar_quarter,
+        cast(month(date_day) as integer) as calendar_month,
+        cast(isodow(date_day) as integer) as iso_day_of_week
+    from days
+)
+
+select * from described
