@@ -20,12 +20,12 @@ import duckdb
 
 from flows import ledger
 from flows.errors import RejectedFile
-from flows.sources import bvh, bvo
+from flows.sources import bvh, bvo, compas, gps
 from flows.sources.common import Delivery, LoadContext, LoadResult, sha256_of
 
 log = logging.getLogger(__name__)
 
-SOURCE_MODULES: tuple[ModuleType, ...] = (bvh, bvo)
+SOURCE_MODULES: tuple[ModuleType, ...] = (bvh, bvo, compas, gps)
 
 
 @dataclass
@@ -87,8 +87,13 @@ def ingest_landing(
     scratch: Path,
     quarantine_dir: Path,
     progress: Callable[[str], None] = log.info,
+    pseudonym_key: bytes | None = None,
 ) -> IngestReport:
-    """Load every new or corrected delivery in ``landing``; return what happened."""
+    """Load every new or corrected delivery in ``landing``; return what happened.
+
+    ``pseudonym_key`` (``flows.pseudonym.load_or_create_key``) is required as soon as a
+    file with personal data (COMPAS, GPS) is to be read.
+    """
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
     ledger.ensure_meta(con)
@@ -121,7 +126,9 @@ def ingest_landing(
     if candidates:
         progress(f"ingest: {len(candidates)} new or changed files in {landing}")
     for number, (module, delivery, entry) in enumerate(candidates, start=1):
-        _ingest_one(con, module, delivery, entry, run_id, scratch, quarantine_dir, report)
+        _ingest_one(
+            con, module, delivery, entry, run_id, scratch, quarantine_dir, report, pseudonym_key
+        )
         if number % 50 == 0 or number == len(candidates):
             progress(f"ingest: {number}/{len(candidates)} files read")
     if report.unrecognised:
@@ -138,6 +145,7 @@ def _ingest_one(
     scratch: Path,
     quarantine_dir: Path,
     report: IngestReport,
+    pseudonym_key: bytes | None = None,
 ) -> None:
     size, mtime, _ = _fingerprint(delivery)
     sha = sha256_of(delivery.path)
@@ -184,7 +192,14 @@ def _ingest_one(
             _write_ledger(con, base, "duplicate", f"byte-identical to {twin}", None)
             report.duplicates.append((delivery.name, twin))
         else:
-            ctx = LoadContext(con=con, file_id=file_id, run_id=run_id, scratch=scratch, sha256=sha)
+            ctx = LoadContext(
+                con=con,
+                file_id=file_id,
+                run_id=run_id,
+                scratch=scratch,
+                sha256=sha,
+                pseudonym_key=pseudonym_key,
+            )
             result = module.load(delivery, ctx)
             reason = f"correction of file_id {entry['file_id']}" if entry is not None else None
             _write_ledger(con, base, "loaded", reason, result)

@@ -8,9 +8,10 @@ from decimal import Decimal
 import duckdb
 import pytest
 
-from conftest import rows
 from flows.settings import Settings
 from flows.transform import run_dbt
+
+from conftest import rows
 
 
 @pytest.fixture

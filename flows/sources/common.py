@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Protocol
@@ -51,6 +51,8 @@ class LoadContext:
     run_id: str
     scratch: Path
     sha256: str
+    # Key of the pseudonyms of personal data (COMPAS, GPS); repr=False keeps it out of logs.
+    pseudonym_key: bytes | None = field(default=None, repr=False)
 
 
 class SourceModule(Protocol):
