@@ -4,8 +4,8 @@ Each suite in ``expectations/`` is JSON under version control; its ``meta.audit_
 names the aggregate table (computed in DuckDB by the dbt models under ``models/audit``)
 it validates. GE reads those small tables through its pandas data source, which works
 on GE 1.24 unpatched and keeps the gate's cost independent of the data volume
-(docs/decisions/0003). Every result is stored in ``meta.validation_results`` and as JSON
-under ``DWH_HOME/validation/<run_id>/``.
+(docs/decisions/0003). Every result is stored in ``meta.validation_results``, as JSON
+and as Great Expectations Data Docs (HTML) under ``DWH_HOME/validation/<run_id>/``.
 """
 
 from __future__ import annotations
@@ -77,6 +77,18 @@ def validate_suites(
 ) -> GateReport:
     """Validate every suite against its audit relation; store and return the outcome."""
     gx, context = _context()
+    docs_dir = results_dir / "data_docs"
+    context.add_data_docs_site(
+        site_name="dwh",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
     source = context.data_sources.add_pandas("audit")
     con.execute(RESULTS_DDL)
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -87,13 +99,15 @@ def validate_suites(
         detail_columns = suite_json["meta"].get("detail_columns", [])
         frame = con.execute(f"select * from {relation}").df()
         suite = context.suites.add(gx.ExpectationSuite(**suite_json))
-        batch = (
-            source.add_dataframe_asset(name)
-            .add_batch_definition_whole_dataframe("all")
-            .get_batch(batch_parameters={"dataframe": frame})
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(
+                name=name,
+                data=source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all"),
+                suite=suite,
+            )
         )
-        result = batch.validate(
-            suite,
+        result = definition.run(
+            batch_parameters={"dataframe": frame},
             result_format={
                 "result_format": "COMPLETE",
                 "unexpected_index_column_names": detail_columns,
@@ -105,6 +119,7 @@ def validate_suites(
         for outcome in result.results:
             report.expectations += 1
             _record(con, outcome, name, run_id, peildatum, report)
+    context.build_data_docs(site_names=["dwh"])
     progress(
         f"gate: {report.expectations} expectations in {len(suites)} suites, "
         f"{len(report.failures)} failing, {len(report.warnings)} warnings"

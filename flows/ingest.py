@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,12 +54,14 @@ def recognise(path: Path) -> tuple[ModuleType, Delivery] | None:
     return None
 
 
-def _fingerprint(delivery: Delivery) -> tuple[int, int, int | None]:
+def _fingerprint(delivery: Delivery) -> tuple[int, str]:
+    """Size, and what ``stat`` says of the file and its manifest: unchanged means not re-read."""
     stat = delivery.path.stat()
-    manifest_mtime = None
+    parts = [str(stat.st_size), str(stat.st_mtime_ns)]
     if delivery.manifest is not None and delivery.manifest.exists():
-        manifest_mtime = delivery.manifest.stat().st_mtime_ns
-    return stat.st_size, stat.st_mtime_ns, manifest_mtime
+        manifest = delivery.manifest.stat()
+        parts += [str(manifest.st_size), str(manifest.st_mtime_ns)]
+    return stat.st_size, ":".join(parts)
 
 
 def _manifest_sha(delivery: Delivery) -> str | None:
@@ -71,6 +74,9 @@ def _quarantine_file(delivery: Delivery, file_id: int, reason: str, quarantine_d
     """Copy a rejected file (and its manifest) aside with a reason file; landing is untouched."""
     target = quarantine_dir / "files" / f"{file_id:06d}_{delivery.name}"
     target.parent.mkdir(parents=True, exist_ok=True)
+    # Rejected files may hold personal data: only the pipeline's user may read them.
+    for folder in (quarantine_dir, target.parent):
+        folder.chmod(0o700)
     shutil.copy2(delivery.path, target)
     if delivery.manifest is not None and delivery.manifest.exists():
         shutil.copy2(delivery.manifest, target.with_name(target.name + bvo.MANIFEST_SUFFIX))
@@ -112,12 +118,7 @@ def ingest_landing(
             continue
         module, delivery = found
         entry = ledger.current_entry(con, delivery.name)
-        size, mtime, _ = _fingerprint(delivery)
-        if (
-            entry is not None
-            and (entry["size_bytes"], entry["mtime_ns"]) == (size, mtime)
-            and (delivery.manifest is None or entry["status"] != "rejected")
-        ):
+        if entry is not None and entry["stat_fingerprint"] == _fingerprint(delivery)[1]:
             report.unchanged += 1
             continue
         candidates.append((module, delivery, entry))
@@ -147,14 +148,15 @@ def _ingest_one(
     report: IngestReport,
     pseudonym_key: bytes | None = None,
 ) -> None:
-    size, mtime, _ = _fingerprint(delivery)
+    started = time.perf_counter()
+    size, fingerprint = _fingerprint(delivery)
     sha = sha256_of(delivery.path)
     manifest_sha = _manifest_sha(delivery)
     if entry is not None and (entry["sha256"], entry["manifest_sha256"]) == (sha, manifest_sha):
         # Same bytes, touched: remember the new modification time and read nothing.
         con.execute(
-            "update meta.file_ledger set mtime_ns = ? where file_id = ?",
-            [mtime, entry["file_id"]],
+            "update meta.file_ledger set stat_fingerprint = ? where file_id = ?",
+            [fingerprint, entry["file_id"]],
         )
         report.unchanged += 1
         return
@@ -169,12 +171,13 @@ def _ingest_one(
         "delivery_time": delivery.delivery_time,
         "delivery_seq": delivery.seq,
         "size_bytes": size,
-        "mtime_ns": mtime,
+        "stat_fingerprint": fingerprint,
         "sha256": sha,
         "manifest_sha256": manifest_sha,
         "arrival_seq": ledger.next_arrival_seq(con),
         "loaded_at": datetime.now(UTC),
         "run_id": run_id,
+        "started": started,
     }
     twin = None if entry is not None else ledger.loaded_twin(con, sha, delivery.system)
     con.execute("begin transaction")
@@ -247,6 +250,7 @@ def _write_ledger(
     reason: str | None,
     result: LoadResult | None,
 ) -> None:
+    started = base.pop("started")
     values = {
         **base,
         "rows_declared": result.rows_declared if result else None,
@@ -255,6 +259,7 @@ def _write_ledger(
         "status": status,
         "reason": reason,
         "superseded_by": None,
+        "load_seconds": time.perf_counter() - started,
     }
     columns = ", ".join(values)
     placeholders = ", ".join("?" for _ in values)

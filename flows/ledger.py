@@ -23,7 +23,7 @@ create table if not exists meta.file_ledger (
     delivery_time time,
     delivery_seq integer,
     size_bytes bigint not null,
-    mtime_ns bigint not null,
+    stat_fingerprint varchar not null,
     sha256 varchar not null,
     manifest_sha256 varchar,
     rows_declared bigint,
@@ -33,6 +33,7 @@ create table if not exists meta.file_ledger (
     reason varchar,
     arrival_seq bigint not null,
     loaded_at timestamptz not null,
+    load_seconds double,
     run_id varchar not null,
     superseded_by bigint
 );
@@ -45,6 +46,12 @@ create table if not exists meta.quarantined_rows (
     raw_record varchar,
     run_id varchar not null
 );
+create table if not exists meta.run_stages (
+    run_id varchar not null,
+    stage varchar not null,
+    started_at timestamptz not null,
+    seconds double not null
+);
 create table if not exists meta.runs (
     run_id varchar primary key,
     started_at timestamptz not null,
@@ -56,8 +63,6 @@ create table if not exists meta.runs (
 );
 """
 
-ACTIVE_STATUSES = ("loaded", "rejected", "duplicate")
-
 
 def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LEDGER_DDL)
@@ -67,7 +72,7 @@ def current_entry(con: duckdb.DuckDBPyConnection, file_name: str) -> dict | None
     """The ledger row that is in force for a file name (not superseded), if any."""
     cursor = con.execute(
         """
-        select file_id, size_bytes, mtime_ns, sha256, manifest_sha256, status
+        select file_id, stat_fingerprint, sha256, manifest_sha256, status
         from meta.file_ledger
         where file_name = ? and status <> 'superseded'
         """,

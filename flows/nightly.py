@@ -7,7 +7,10 @@ modules that tests call directly.
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -101,7 +104,12 @@ def publish_task(home: str, landing: str | None, run_id: str, peildatum: date) -
 
 
 def _record_run(
-    settings: Settings, run_id: str, peildatum: date, outcome: str | None, reason: str | None = None
+    settings: Settings,
+    run_id: str,
+    peildatum: date,
+    outcome: str | None,
+    reason: str | None = None,
+    stages: list[tuple[str, datetime, float]] | None = None,
 ) -> None:
     con = _connect(settings)
     try:
@@ -117,6 +125,11 @@ def _record_run(
                 "update meta.runs set finished_at = ?, outcome = ?, reason = ? where run_id = ?",
                 [datetime.now(UTC), outcome, reason, run_id],
             )
+            if stages:
+                con.executemany(
+                    "insert into meta.run_stages values (?, ?, ?, ?)",
+                    [[run_id, name, started_at, seconds] for name, started_at, seconds in stages],
+                )
     finally:
         con.close()
 
@@ -130,18 +143,34 @@ def nightly(home: str, landing: str | None = None, peildatum: date | None = None
     logger = get_run_logger()
     logger.info(f"run {run_id}: peildatum {peildatum}, landing {settings.landing_dir}")
     _record_run(settings, run_id, peildatum, None)
+    stages: list[tuple[str, datetime, float]] = []
+
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        started_at, started = datetime.now(UTC), time.perf_counter()
+        try:
+            yield
+        finally:
+            stages.append((name, started_at, time.perf_counter() - started))
+
     try:
-        ingest_task(home, landing, run_id)
-        failed_tests = transform_task(home, landing, peildatum)
-        failures = gate_task(home, landing, run_id, peildatum, failed_tests)
+        with stage("ingest"):
+            ingest_task(home, landing, run_id)
+        with stage("transform"):
+            failed_tests = transform_task(home, landing, peildatum)
+        with stage("quality-gate"):
+            failures = gate_task(home, landing, run_id, peildatum, failed_tests)
         if failures:
             raise GateBlocked(failures)
-        publish_task(home, landing, run_id, peildatum)
+        with stage("publish"):
+            publish_task(home, landing, run_id, peildatum)
     except GateBlocked as blocked:
-        _record_run(settings, run_id, peildatum, "blocked", "\n".join(blocked.failures))
+        reason = "\n".join(blocked.failures)
+        _record_run(settings, run_id, peildatum, "blocked", reason, stages)
         raise
     except Exception as exc:
-        _record_run(settings, run_id, peildatum, "failed", f"{type(exc).__name__}: {exc}")
+        reason = f"{type(exc).__name__}: {exc}"
+        _record_run(settings, run_id, peildatum, "failed", reason, stages)
         raise
-    _record_run(settings, run_id, peildatum, "published")
+    _record_run(settings, run_id, peildatum, "published", None, stages)
     return run_id

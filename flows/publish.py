@@ -39,6 +39,7 @@ PUBLISHED_TABLES: tuple[tuple[str, str, str], ...] = (
     ("audit", "layers", "layers"),
     ("audit", "facts", "facts"),
     ("audit", "indicators", "indicators"),
+    ("meta", "validation_results", "validation_results"),
 )
 
 

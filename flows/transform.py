@@ -69,6 +69,28 @@ def release_dbt_database() -> None:
             DuckDBConnectionManager._ENV = None
 
 
+def _stored_failures(settings: Settings, relation: str | None, limit: int = 5) -> str:
+    """The first failing rows a test stored (store_failures), as text; empty if none."""
+    if not relation:
+        return ""
+    import duckdb
+
+    con = duckdb.connect(str(settings.work_db))
+    try:
+        cursor = con.execute(f"select * from {relation} limit {limit}")
+        columns = [column[0] for column in cursor.description]
+        rows = cursor.fetchall()
+    except duckdb.Error:
+        return ""
+    finally:
+        con.close()
+    shown = "; ".join(
+        ", ".join(f"{column}={value}" for column, value in zip(columns, row, strict=True))
+        for row in rows
+    )
+    return f": {shown}" if shown else ""
+
+
 def run_dbt(
     settings: Settings,
     peildatum: date,
@@ -86,6 +108,7 @@ def run_dbt(
     finally:
         release_dbt_database()
     report = TransformReport(seconds=time.perf_counter() - started)
+    failing: list[tuple[str, int, str | None]] = []
     if result.exception is not None:
         raise TransformFailed(f"dbt {command} could not run: {result.exception}")
     for node_result in result.result or []:
@@ -93,13 +116,15 @@ def run_dbt(
         status = str(node_result.status)
         name = node_result.node.name
         if status == "fail":
-            report.failed_tests.append(
-                f"dbt test {name} failed: {node_result.failures} failing rows"
-            )
+            failing.append((name, node_result.failures, node_result.node.relation_name))
         elif status in ("error", "runtime error"):
             report.errors.append(
                 f"dbt {node_result.node.resource_type} {name}: {node_result.message}"
             )
+    report.failed_tests = [
+        f"dbt test {name} failed: {count} failing rows{_stored_failures(settings, relation)}"
+        for name, count, relation in failing
+    ]
     progress(
         f"transform: dbt {command} at peildatum {peildatum}: {report.nodes} nodes in "
         f"{report.seconds:.1f} s, {len(report.failed_tests)} failing tests, "

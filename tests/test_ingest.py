@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from decimal import Decimal
 
@@ -192,3 +193,18 @@ def test_a_correction_of_a_loaded_file_replaces_its_rows_entirely(deliver, inges
         ("BS-PL05-2021-000005",),
     ]
     assert rows(work_con, "select sum(waarde) from raw.bvh_beslag") == [(Decimal("1010.00"),)]
+
+
+def test_a_corrected_manifest_beside_unchanged_data_is_read_again(
+    deliver, ingest, work_con, landing
+):
+    data = deliver("bvo/BVO_EVENTS_20220718T020000_000004.jsonl.gz")
+    ingest()
+    assert ledger(work_con)[data.name][0] == "rejected"
+    manifest = landing / (data.name + ".manifest.json")
+    content = json.loads(manifest.read_text(encoding="utf-8"))
+    content["records"] = 1
+    manifest.write_text(json.dumps(content), encoding="utf-8")
+    report = ingest()
+    assert report.corrected == [data.name]
+    assert ledger(work_con)[data.name][:3] == ("loaded", 1, 1)

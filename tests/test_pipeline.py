@@ -1,11 +1,24 @@
-"""The whole nightly job through the real stack: demo exports -> dwh run -> published figures."""
+"""The whole nightly job through the real stack: demo exports -> dwh run -> published figures.
+
+One warehouse home goes through a realistic sequence of nights:
+1. exports delivered up to 2023-08-31; edition 2023-02-15 is built;
+2. the same edition is rebuilt from the same deliveries;
+3. the remaining deliveries arrive (all their source times lie after 2023-02-15) and the
+   edition 2023-02-15 is rebuilt once more;
+4. editions 2022-03-31 (before BVO went live) and 2023-12-31 (the last delivered day).
+Every published indicator x year must equal the generator's ground truth, and the three
+builds of 2023-02-15 must be identical (indicators.md: an edition is reproducible).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -14,7 +27,9 @@ import pytest
 DWH = str(Path(sys.executable).with_name("dwh"))
 SCALE = "0.05"
 SEED = "7"
-PEILDATA = ("2022-06-30", "2023-02-15")
+FIRST_CUT = date(2023, 8, 31)
+EDITION = "2023-02-15"
+INDICATORS = 12
 
 pytestmark = pytest.mark.e2e
 
@@ -23,74 +38,158 @@ def dwh(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DWH_HOME": str(home)}
     env.pop("DWH_LANDING", None)
     return subprocess.run(
-        [DWH, *args], env=env, capture_output=True, text=True, timeout=900, check=False
+        [DWH, *args], env=env, capture_output=True, text=True, timeout=1200, check=False
     )
 
 
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("e2e") / "dwh_home"
-    result = dwh(home, "demo", "--scale", SCALE, "--seed", SEED)
-    assert result.returncode == 0, result.stderr
-    return home
+def delivery_date(name: str) -> date:
+    stamp = re.search(r"_(\d{8})(?:T\d{6}_\d{6})?\.", name)
+    assert stamp, name
+    text = stamp.group(1)
+    return date(int(text[:4]), int(text[4:6]), int(text[6:]))
 
 
-@pytest.fixture(scope="module")
-def runs(demo_home: Path) -> dict[str, subprocess.CompletedProcess[str]]:
-    return {peildatum: dwh(demo_home, "run", "--peildatum", peildatum) for peildatum in PEILDATA}
+def deliver(outbox: Path, landing: Path, *, after: date | None, until: date | None) -> int:
+    """Copy the exports (with their manifests) whose delivery date lies in (after, until]."""
+    landing.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for path in sorted(outbox.iterdir()):
+        data_name = path.name.removesuffix(".manifest.json")
+        day = delivery_date(data_name)
+        if (after is None or day > after) and (until is None or day <= until):
+            shutil.copy2(path, landing / path.name)
+            copied += 1
+    return copied
 
 
-def truth(home: Path, peildatum: str, indicator: str) -> dict[int, tuple[str | None, str | None]]:
-    data = json.loads((home / "demo" / "ground_truth.json").read_text(encoding="utf-8"))
-    return {
-        entry["report_year"]: (entry["realisation"], entry["registration_systems"])
-        for entry in data["peildata"][peildatum]
-        if entry["indicator_code"] == indicator
-    }
-
-
-def published(
-    home: Path, peildatum: str, indicator: str
-) -> dict[int, tuple[str | None, str | None]]:
+def edition(home: Path, peildatum: str) -> dict[tuple[int, str], tuple]:
     con = duckdb.connect(str(home / "published" / "warehouse.duckdb"), read_only=True)
     try:
         found = con.execute(
             """
-            select report_year, realisation, unit, registration_systems
-            from report.indicators where peildatum = ? and indicator_code = ?
+            select report_year, indicator_code, target, realisation,
+                   realisation_pct_of_target, status, registration_systems, unit
+            from report.indicators where peildatum = ?
             """,
-            [peildatum, indicator],
+            [peildatum],
         ).fetchall()
     finally:
         con.close()
+    return {(row[0], row[1]): row[2:] for row in found}
+
+
+def as_truth(figures: dict[tuple[int, str], tuple]) -> dict[tuple[int, str], tuple]:
+    """Published figures in the ground truth's notation (counts whole, euro 2, percent 1)."""
+    formatted = {}
+    for key, (_, realisation, _, _, systems, unit) in figures.items():
+        if realisation is None:
+            text = None
+        elif unit == "count":
+            text = str(int(realisation))
+        elif unit == "percent":
+            text = f"{realisation:.1f}"
+        else:
+            text = f"{realisation:.2f}"
+        formatted[key] = (text, systems)
+    return formatted
+
+
+def truth(home: Path, peildatum: str) -> dict[tuple[int, str], tuple]:
+    data = json.loads((home / "demo" / "ground_truth.json").read_text(encoding="utf-8"))
     return {
-        year: (
-            None if value is None else (str(int(value)) if unit == "count" else str(value)),
-            systems,
+        (entry["report_year"], entry["indicator_code"]): (
+            entry["realisation"],
+            entry["registration_systems"],
         )
-        for year, value, unit, systems in found
+        for entry in data["peildata"][peildatum]
     }
 
 
-@pytest.mark.parametrize("peildatum", PEILDATA)
-def test_dwh_run_publishes_and_prints_the_edition(runs, peildatum):
-    result = runs[peildatum]
+@pytest.fixture(scope="module")
+def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("e2e")
+    home = root / "dwh_home"
+    outbox = root / "outbox"
+    made = dwh(home, "demo", "--scale", SCALE, "--seed", SEED, "--landing", str(outbox))
+    assert made.returncode == 0, made.stderr
+    landing = home / "landing"
+    results: dict[str, object] = {"home": home}
+
+    deliver(outbox, landing, after=None, until=FIRST_CUT)
+    results["first"] = dwh(home, "run", "--peildatum", EDITION)
+    results["first_edition"] = edition(home, EDITION)
+    results["same_deliveries"] = dwh(home, "run", "--peildatum", EDITION)
+    results["same_deliveries_edition"] = edition(home, EDITION)
+    results["late_files"] = deliver(outbox, landing, after=FIRST_CUT, until=None)
+    results["more_deliveries"] = dwh(home, "run", "--peildatum", EDITION)
+    results["more_deliveries_edition"] = edition(home, EDITION)
+    for peildatum in ("2022-03-31", "2023-12-31"):
+        results[peildatum] = dwh(home, "run", "--peildatum", peildatum)
+
+    # A night of invalid deliveries: the --faults versions of four files arrive under
+    # their own names (corrections that are themselves broken) ...
+    faulty = root / "faulty"
+    made = dwh(home, "demo", "--scale", SCALE, "--seed", SEED, "--faults", "--landing", str(faulty))
+    assert made.returncode == 0, made.stderr
+    faults = json.loads((home / "demo" / "ground_truth.json").read_text(encoding="utf-8"))["faults"]
+    results["faults"] = faults
+    published = home / "published" / "warehouse.duckdb"
+    results["published_before_faults"] = published.read_bytes()
+    for fault in faults:
+        for name in (fault["file"], fault["file"] + ".manifest.json"):
+            if (faulty / name).exists():
+                shutil.copy2(faulty / name, landing / name)
+    results["blocked"] = dwh(home, "run", "--peildatum", "2023-12-31")
+    results["published_after_faults"] = published.read_bytes()
+    results["status_blocked"] = dwh(home, "status")
+    # ... and the next night the good versions arrive again.
+    for fault in faults:
+        for name in (fault["file"], fault["file"] + ".manifest.json"):
+            if (outbox / name).exists():
+                shutil.copy2(outbox / name, landing / name)
+    results["repaired"] = dwh(home, "run", "--peildatum", "2023-12-31")
+    return results
+
+
+def assert_published(result: subprocess.CompletedProcess[str], peildatum: str) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert f"Published edition peildatum {peildatum}" in result.stdout
-    assert "csv_onderzoeken" in result.stdout
 
 
-@pytest.mark.parametrize("peildatum", PEILDATA)
-def test_published_csv_onderzoeken_equals_the_ground_truth(demo_home, runs, peildatum):
-    assert runs[peildatum].returncode == 0
-    expected = truth(demo_home, peildatum, "csv_onderzoeken")
-    assert sorted(expected) == list(range(2019, int(peildatum[:4]) + 1))
-    assert published(demo_home, peildatum, "csv_onderzoeken") == expected
+def test_the_first_night_publishes_and_prints_the_edition(nights):
+    assert_published(nights["first"], EDITION)
+    assert "csv_onderzoeken" in nights["first"].stdout
+    assert "mensenhandel_verdachten" in nights["first"].stdout
 
 
-def test_both_editions_stay_published_with_the_interface_columns(demo_home, runs):
-    assert all(result.returncode == 0 for result in runs.values())
-    con = duckdb.connect(str(demo_home / "published" / "warehouse.duckdb"), read_only=True)
+@pytest.mark.parametrize("peildatum", ["2022-03-31", EDITION, "2023-12-31"])
+def test_every_indicator_equals_the_ground_truth(nights, peildatum):
+    home = nights["home"]
+    if peildatum == EDITION:
+        assert_published(nights["more_deliveries"], EDITION)
+    else:
+        assert_published(nights[peildatum], peildatum)
+    expected = truth(home, peildatum)
+    years = int(peildatum[:4]) - 2019 + 1
+    assert len(expected) == INDICATORS * years
+    assert as_truth(edition(home, peildatum)) == expected
+
+
+def test_an_edition_rebuilt_from_the_same_deliveries_is_identical(nights):
+    assert_published(nights["same_deliveries"], EDITION)
+    assert nights["same_deliveries_edition"] == nights["first_edition"]
+
+
+def test_deliveries_with_later_source_times_leave_the_edition_unchanged(nights):
+    assert nights["late_files"] > 0
+    assert_published(nights["more_deliveries"], EDITION)
+    assert nights["more_deliveries_edition"] == nights["first_edition"]
+    assert as_truth(nights["first_edition"]) == truth(nights["home"], EDITION)
+
+
+def test_every_edition_stays_published_with_the_interface_columns(nights):
+    home = nights["home"]
+    con = duckdb.connect(str(home / "published" / "warehouse.duckdb"), read_only=True)
     try:
         columns = con.execute(
             """
@@ -116,4 +215,23 @@ def test_both_editions_stay_published_with_the_interface_columns(demo_home, runs
         ("status", "VARCHAR"),
         ("registration_systems", "VARCHAR"),
     ]
-    assert editions == [(p,) for p in PEILDATA]
+    assert editions == [("2022-03-31",), (EDITION,), ("2023-12-31",)]
+
+
+def test_planted_faults_block_publication_each_named_and_the_published_file_untouched(nights):
+    blocked = nights["blocked"]
+    assert blocked.returncode == 3, blocked.stdout[-3000:] + blocked.stderr[-3000:]
+    assert "quality gate blocked publication" in blocked.stderr
+    faults = nights["faults"]
+    assert {fault["system"] for fault in faults} == {"bvh", "bvo", "compas", "gps"}
+    for fault in faults:
+        delivery = fault["file"].removesuffix(".manifest.json")
+        assert delivery in blocked.stderr, f"{fault} not named in:\n{blocked.stderr}"
+    assert "unmapped_code=999999" in blocked.stderr
+    assert nights["published_after_faults"] == nights["published_before_faults"]
+    assert "blocked" in nights["status_blocked"].stdout
+
+
+def test_once_corrected_the_next_night_publishes_the_ground_truth_again(nights):
+    assert_published(nights["repaired"], "2023-12-31")
+    assert as_truth(edition(nights["home"], "2023-12-31")) == truth(nights["home"], "2023-12-31")

@@ -75,3 +75,17 @@ def test_a_deleted_bvo_record_takes_its_bvh_predecessor_with_it(built):
         2021: (Decimal("0.00"), None),
         2022: (Decimal("1.00"), "bvo"),
     }
+
+
+def test_an_unmapped_code_fails_a_test_naming_the_code_file_and_line(
+    home, deliver, ingest, work_con
+):
+    deliver("bvh_onderzoek_unknown_code.csv", "BVH_ONDERZOEK_20220331.csv")
+    ingest()
+    work_con.close()
+    report = run_dbt(Settings(), date(2022, 6, 30), progress=lambda line: None)
+    unmapped = [failure for failure in report.failed_tests if "code_is_mapped" in failure]
+    assert len(unmapped) == 1
+    assert "stg_bvh__onderzoeken_investigation_kind" in unmapped[0]
+    assert "unmapped_code=XYZ" in unmapped[0]
+    assert "BVH_ONDERZOEK_20220331.csv line 3" in unmapped[0]

@@ -1,0 +1,183 @@
+"""Benchmark the nightly job on the demo exports at a scale, next to DuckDB's bare readers.
+
+    python -m benchmarks.run --scale 10            # writes benchmarks/results/scale-10.json
+
+Measures, in one run on this machine:
+- DuckDB's bare reader on the same files per system (one call over all files of a system);
+- the whole `dwh run` (fresh work database) in a subprocess: wall time, peak memory, the
+  seconds of each stage (meta.run_stages) and, per system, what ingest read per second
+  (meta.file_ledger.load_seconds);
+- the targets of the issues: ingest >= half the bare reader's throughput, peak memory
+  < 4 GiB, transform < 2 minutes at scale 10, the quality gate < 10% of the run.
+Not a test: it prints and writes JSON; nothing asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent
+DWH = str(Path(sys.executable).with_name("dwh"))
+PATTERNS = {
+    "bvh": "BVH_*.csv",
+    "bvo": "BVO_EVENTS_*.jsonl.gz",
+    "compas": "COMPAS_VERDZAKEN_*.DAT",
+    "gps": "GPS_VERDACHTEZAKEN_*.csv",
+}
+# DuckDB's own reader with as little as the format allows: what ingest is compared with.
+BARE_READERS = {
+    "bvh": "read_csv({files}, delim=';', header=true, all_varchar=true, null_padding=true, "
+    "ignore_errors=true, encoding='utf-8')",
+    "bvo": "read_json({files}, format='newline_delimited', compression='gzip')",
+    "compas": "read_csv({files}, columns={{'line': 'VARCHAR'}}, delim=chr(31), quote='', "
+    "header=false, encoding='latin-1')",
+    "gps": "read_csv({files}, header=true, all_varchar=true)",
+}
+
+
+def bare_read(landing: Path) -> dict[str, dict[str, float]]:
+    results = {}
+    for system, pattern in PATTERNS.items():
+        files = sorted(landing.glob(pattern))
+        listed = "[" + ", ".join(f"'{path}'" for path in files) + "]"
+        size = sum(path.stat().st_size for path in files)
+        con = duckdb.connect()
+        started = time.perf_counter()
+        con.execute(
+            f"create table bare as select * from {BARE_READERS[system].format(files=listed)}"
+        )
+        seconds = time.perf_counter() - started
+        rows = con.execute("select count(*) from bare").fetchone()[0]
+        con.close()
+        results[system] = {
+            "files": len(files),
+            "mb": round(size / 1e6, 1),
+            "rows": rows,
+            "seconds": round(seconds, 2),
+            "mb_per_s": round(size / 1e6 / seconds, 1),
+            "rows_per_s": round(rows / seconds),
+        }
+        print(f"bare {system}: {results[system]}", flush=True)
+    return results
+
+
+def nightly(home: Path, peildatum: str) -> dict[str, object]:
+    for folder in ("work", "published", "quarantine", "validation"):
+        shutil.rmtree(home / folder, ignore_errors=True)
+    env = {**os.environ, "DWH_HOME": str(home)}
+    started = time.perf_counter()
+    result = subprocess.run(
+        [DWH, "run", "--peildatum", peildatum], env=env, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - started
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if result.returncode != 0:
+        print(result.stdout[-2000:], result.stderr[-2000:])
+        raise SystemExit(f"dwh run failed with exit code {result.returncode}")
+    con = duckdb.connect(str(home / "work" / "warehouse.duckdb"), read_only=True)
+    stages = dict(
+        con.execute(
+            "select stage, round(seconds, 2) from meta.run_stages order by started_at"
+        ).fetchall()
+    )
+    per_system = {
+        system: {
+            "files": files,
+            "mb": round(size / 1e6, 1),
+            "rows": rows,
+            "seconds": round(load_seconds, 2),
+            "mb_per_s": round(size / 1e6 / load_seconds, 1) if load_seconds else None,
+            "rows_per_s": round(rows / load_seconds) if load_seconds else None,
+        }
+        for system, files, size, rows, load_seconds in con.execute(
+            """
+            select source_system, count(*), sum(size_bytes),
+                   sum(rows_loaded + rows_quarantined), sum(load_seconds)
+            from meta.file_ledger group by 1 order by 1
+            """
+        ).fetchall()
+    }
+    con.close()
+    return {
+        "seconds": round(seconds, 1),
+        "peak_memory_gib": round(peak_kib / 2**20, 2),
+        "stages": stages,
+        "ingest_per_system": per_system,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=20230215)
+    parser.add_argument("--peildatum", default="2023-12-31")
+    parser.add_argument("--work", type=Path, default=ROOT / "out")
+    args = parser.parse_args()
+    label = f"scale-{args.scale:g}"
+    home = args.work / label
+    landing = home / "landing"
+    generate_seconds = None
+    if not landing.exists():
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                DWH,
+                "demo",
+                "--scale",
+                str(args.scale),
+                "--seed",
+                str(args.seed),
+                "--home",
+                str(home),
+            ],
+            check=True,
+        )
+        generate_seconds = round(time.perf_counter() - started, 1)
+    bare = bare_read(landing)
+    run = nightly(home, args.peildatum)
+    ingest = run["ingest_per_system"]
+    stages = run["stages"]
+    report = {
+        "scale": args.scale,
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+        "demo_generate_seconds": generate_seconds,
+        "bare_reader": bare,
+        "nightly_run": run,
+        "targets": {
+            "ingest_vs_bare_throughput": {
+                system: round(ingest[system]["mb_per_s"] / bare[system]["mb_per_s"], 2)
+                for system in bare
+                if system in ingest and ingest[system]["mb_per_s"]
+            },
+            "ingest_at_least_half_of_bare": all(
+                ingest[system]["mb_per_s"] >= 0.5 * bare[system]["mb_per_s"]
+                for system in bare
+                if system in ingest and ingest[system]["mb_per_s"]
+            ),
+            "peak_memory_under_4_gib": run["peak_memory_gib"] < 4,
+            "transform_seconds": stages.get("transform"),
+            "transform_under_2_minutes": (stages.get("transform") or 0) < 120,
+            "gate_share_of_run": round((stages.get("quality-gate") or 0) / run["seconds"], 3),
+            "gate_under_10_percent": (stages.get("quality-gate") or 0) < 0.1 * run["seconds"],
+        },
+    }
+    out = ROOT / "results" / f"{label}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(report["targets"], indent=2))
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
