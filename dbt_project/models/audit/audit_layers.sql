@@ -27,34 +27,36 @@ loaded_per_entity as (
     group by all
 ),
 
+{%- set layers = [
+    ('bvh', 'onderzoek', source('bvh', 'bvh_onderzoek'), ref('stg_bvh__onderzoeken')),
+    ('bvh', 'beslag', source('bvh', 'bvh_beslag'), ref('stg_bvh__beslagen')),
+    ('bvh', 'executie', source('bvh', 'bvh_executie'), ref('stg_bvh__executiedossiers')),
+    ('bvo', 'events', source('bvo', 'bvo_events'), ref('stg_bvo__events')),
+    ('compas', 'verdachtezaken', source('compas', 'compas_verdachtezaken'),
+        ref('stg_compas__verdachtezaken')),
+    ('gps', 'verdachtezaken', source('gps', 'gps_verdachtezaken'), ref('stg_gps__verdachtezaken')),
+] %}
+
 raw_counts as (
-    select 'bvh' as source_system, 'onderzoek' as entity, count(*) as raw_rows
-    from {{ source('bvh', 'bvh_onderzoek') }}
-    union all
-    select 'bvh', 'beslag', count(*) from {{ source('bvh', 'bvh_beslag') }}
-    union all
-    select 'bvh', 'executie', count(*) from {{ source('bvh', 'bvh_executie') }}
-    union all
-    select 'bvo', 'events', count(*) from {{ source('bvo', 'bvo_events') }}
-    union all
-    select 'compas', 'verdachtezaken', count(*) from {{ source('compas', 'compas_verdachtezaken') }}
-    union all
-    select 'gps', 'verdachtezaken', count(*) from {{ source('gps', 'gps_verdachtezaken') }}
+    {%- for system, entity, raw_relation, _ in layers %}
+        select
+            '{{ system }}' as source_system,
+            '{{ entity }}' as entity,
+            count(*) as raw_rows
+        from {{ raw_relation }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 staging_counts as (
-    select 'bvh' as source_system, 'onderzoek' as entity, count(*) as staging_rows
-    from {{ ref('stg_bvh__onderzoeken') }}
-    union all
-    select 'bvh', 'beslag', count(*) from {{ ref('stg_bvh__beslagen') }}
-    union all
-    select 'bvh', 'executie', count(*) from {{ ref('stg_bvh__executiedossiers') }}
-    union all
-    select 'bvo', 'events', count(*) from {{ ref('stg_bvo__events') }}
-    union all
-    select 'compas', 'verdachtezaken', count(*) from {{ ref('stg_compas__verdachtezaken') }}
-    union all
-    select 'gps', 'verdachtezaken', count(*) from {{ ref('stg_gps__verdachtezaken') }}
+    {%- for system, entity, _, staging_relation in layers %}
+        select
+            '{{ system }}' as source_system,
+            '{{ entity }}' as entity,
+            count(*) as staging_rows
+        from {{ staging_relation }}
+        {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
 ),
 
 ledger_to_raw as (
@@ -94,47 +96,53 @@ raw_to_staging as (
 ] %}
 
 {% for entity, number, bvh_model, bvo_model, fact_model, amount in entities %}
-{{ entity }}_as_of_to_facts as (
-    select
-        'bvh+bvo' as source_system,
-        '{{ entity }}' as entity,
-        'as of peildatum -> facts' as layers,
-        (select count(*) from {{ ref(bvh_model) }})
-        + (select count(*) from {{ ref(bvo_model) }}) as records_from,
-        (select count(*) from {{ ref(fact_model) }}) as records_to,
-        (
-            select count(*) from {{ ref(bvh_model) }} as bvh
-            where bvh.{{ number }} in (
-                select bvo.legacy_bvh_nummer from {{ ref(bvo_model) }} as bvo
-                where bvo.legacy_bvh_nummer is not null
-            )
-        )
-        + (select count(*) from {{ ref(bvo_model) }} where is_deleted) as explained_difference,
-        {% if amount %}
-        cast(
-            (select coalesce(sum({{ amount }}), 0) from {{ ref(bvh_model) }})
-            + (select coalesce(sum({{ amount }}), 0) from {{ ref(bvo_model) }})
-            as decimal(18, 2)
-        ) as euro_from,
-        cast((select coalesce(sum({{ amount }}), 0) from {{ ref(fact_model) }}) as decimal(18, 2))
-            as euro_to,
-        cast(
+    {{ entity }}_as_of_to_facts as (
+        select
+            'bvh+bvo' as source_system,
+            '{{ entity }}' as entity,
+            'as of peildatum -> facts' as layers,
+            (select count(*) from {{ ref(bvh_model) }})
+            + (select count(*) from {{ ref(bvo_model) }}) as records_from,
+            (select count(*) from {{ ref(fact_model) }}) as records_to,
             (
-                select coalesce(sum(bvh.{{ amount }}), 0) from {{ ref(bvh_model) }} as bvh
+                select count(*) from {{ ref(bvh_model) }} as bvh
                 where bvh.{{ number }} in (
                     select bvo.legacy_bvh_nummer from {{ ref(bvo_model) }} as bvo
                     where bvo.legacy_bvh_nummer is not null
                 )
             )
-            + (select coalesce(sum({{ amount }}), 0) from {{ ref(bvo_model) }} where is_deleted)
-            as decimal(18, 2)
-        ) as explained_euro_difference
-        {% else %}
-        cast(null as decimal(18, 2)) as euro_from,
-        cast(null as decimal(18, 2)) as euro_to,
-        cast(null as decimal(18, 2)) as explained_euro_difference
-        {% endif %}
-),
+            + (
+                select count(*) from {{ ref(bvo_model) }}
+                where is_deleted
+            ) as explained_difference,
+            {% if amount %}
+                cast(
+                    (select coalesce(sum({{ amount }}), 0) from {{ ref(bvh_model) }})
+                    + (select coalesce(sum({{ amount }}), 0) from {{ ref(bvo_model) }})
+                    as decimal(18, 2)
+                ) as euro_from,
+                cast((select coalesce(sum({{ amount }}), 0) from {{ ref(fact_model) }}) as decimal(18, 2))
+                    as euro_to,
+                cast(
+                    (
+                        select coalesce(sum(bvh.{{ amount }}), 0) from {{ ref(bvh_model) }} as bvh
+                        where bvh.{{ number }} in (
+                            select bvo.legacy_bvh_nummer from {{ ref(bvo_model) }} as bvo
+                            where bvo.legacy_bvh_nummer is not null
+                        )
+                    )
+                    + (
+                        select coalesce(sum({{ amount }}), 0) from {{ ref(bvo_model) }}
+                        where is_deleted
+                    )
+                    as decimal(18, 2)
+                ) as explained_euro_difference
+            {% else %}
+                cast(null as decimal(18, 2)) as euro_from,
+                cast(null as decimal(18, 2)) as euro_to,
+                cast(null as decimal(18, 2)) as explained_euro_difference
+            {% endif %}
+    ),
 {% endfor %}
 
 -- OM: the COMPAS cases a GPS case took over are merged; voided COMPAS records and
@@ -157,7 +165,9 @@ verdachtezaken_as_of_to_facts as (
                     where gps.compas_parketnummer is not null
                 )
         )
-        + (select count(*) from {{ ref('int_gps_verdachtezaken_as_of') }} where is_removed)
+        + (
+            select count(*) from {{ ref('int_gps_verdachtezaken_as_of') }}
+            where is_removed)
             as explained_difference,
         cast(null as decimal(18, 2)) as euro_from,
         cast(null as decimal(18, 2)) as euro_to,
@@ -166,11 +176,14 @@ verdachtezaken_as_of_to_facts as (
 
 all_pairs as (
     select * from ledger_to_raw
-    union all select * from raw_to_staging
+    union all
+    select * from raw_to_staging
     {% for entity, _, _, _, _, _ in entities %}
-    union all select * from {{ entity }}_as_of_to_facts
+        union all
+        select * from {{ entity }}_as_of_to_facts
     {% endfor %}
-    union all select * from verdachtezaken_as_of_to_facts
+    union all
+    select * from verdachtezaken_as_of_to_facts
 ),
 
 with_discrepancy as (

@@ -43,7 +43,7 @@ parket_snapshot_in_force as (
     inner join loaded_snapshots
         on
             parket_codes.gps_vanaf is null
-            or loaded_snapshots.extraction_date < parket_codes.gps_vanaf
+            or parket_codes.gps_vanaf > loaded_snapshots.extraction_date
     group by parket_codes.parket_code
 ),
 

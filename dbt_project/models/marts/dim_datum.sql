@@ -2,12 +2,16 @@
 with
 
 days as (
-    select cast(day as date) as date_day
-    from range(
-        date '2010-01-01',
-        make_date(year({{ peildatum() }}) + 1, 1, 1),
-        interval 1 day
-    ) as days (day)
+    select
+        cast(
+            unnest(
+                generate_series(
+                    date '2010-01-01',
+                    make_date(year({{ peildatum() }}), 12, 31),
+                    interval 1 day
+                )
+            ) as date
+        ) as date_day
 ),
 
 described as (

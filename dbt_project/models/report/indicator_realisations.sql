@@ -123,17 +123,28 @@ executie_positief_pct as (
 
 realisations as (
     select * from csv_onderzoeken
-    union all select * from beslag_strafrechtelijk_eur
-    union all select * from beslag_ongewaardeerd
-    union all select * from mensenhandel_verdachten
-    union all select * from cybercrime_regulier
-    union all select * from cybercrime_fenomeen
-    union all select * from cybercrime_alternatief_pct
-    union all select * from high_tech_crime_onderzoeken
-    union all select * from oskm_onderzoeken
-    union all select * from oskm_keyplayers
-    union all select * from executie_dossiers
-    union all select * from executie_positief_pct
+    union all
+    select * from beslag_strafrechtelijk_eur
+    union all
+    select * from beslag_ongewaardeerd
+    union all
+    select * from mensenhandel_verdachten
+    union all
+    select * from cybercrime_regulier
+    union all
+    select * from cybercrime_fenomeen
+    union all
+    select * from cybercrime_alternatief_pct
+    union all
+    select * from high_tech_crime_onderzoeken
+    union all
+    select * from oskm_onderzoeken
+    union all
+    select * from oskm_keyplayers
+    union all
+    select * from executie_dossiers
+    union all
+    select * from executie_positief_pct
 )
 
 select * from realisations
