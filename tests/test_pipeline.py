@@ -12,6 +12,7 @@ builds of 2023-02-15 must be identical (indicators.md: an edition is reproducibl
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -123,8 +124,17 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     results["late_files"] = deliver(outbox, landing, after=FIRST_CUT, until=None)
     results["more_deliveries"] = dwh(home, "run", "--peildatum", EDITION)
     results["more_deliveries_edition"] = edition(home, EDITION)
-    for peildatum in ("2022-03-31", "2023-12-31"):
-        results[peildatum] = dwh(home, "run", "--peildatum", peildatum)
+    results["2022-03-31"] = dwh(home, "run", "--peildatum", "2022-03-31")
+    # An analyst keeps a read-only connection on the published file through a whole run.
+    analyst = duckdb.connect(str(home / "published" / "warehouse.duckdb"), read_only=True)
+    editions_sql = "select distinct peildatum::varchar from report.indicators order by 1"
+    results["analyst_before"] = analyst.execute(editions_sql).fetchall()
+    results["2023-12-31"] = dwh(home, "run", "--peildatum", "2023-12-31")
+    results["analyst_during"] = analyst.execute(editions_sql).fetchall()
+    analyst.close()
+    fresh = duckdb.connect(str(home / "published" / "warehouse.duckdb"), read_only=True)
+    results["analyst_after"] = fresh.execute(editions_sql).fetchall()
+    fresh.close()
 
     # A night of invalid deliveries: the --faults versions of four files arrive under
     # their own names (corrections that are themselves broken) ...
@@ -235,3 +245,83 @@ def test_planted_faults_block_publication_each_named_and_the_published_file_unto
 def test_once_corrected_the_next_night_publishes_the_ground_truth_again(nights):
     assert_published(nights["repaired"], "2023-12-31")
     assert as_truth(edition(nights["home"], "2023-12-31")) == truth(nights["home"], "2023-12-31")
+
+
+def demo_personal_data(outbox: Path) -> set[str]:
+    """BSNs, surnames and birth dates (in every format a column might hold) of the demo."""
+    found: set[str] = set()
+
+    def add(bsn: str, birth: str, surname: str) -> None:
+        if bsn.strip():
+            found.add(bsn.strip())
+        if surname.strip():
+            found.add(surname.strip().lower())
+        digits = birth.replace("-", "").strip()
+        if len(digits) == 8:
+            year, month, day = digits[:4], digits[4:6], digits[6:]
+            found.update({digits, f"{year}-{month}-{day}", f"{day}-{month}-{year}"})
+
+    for path in sorted(outbox.glob("GPS_VERDACHTEZAKEN_*.csv")):
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for row in csv.DictReader(handle):
+                add(
+                    row["verdachte_bsn"],
+                    row["verdachte_geboortedatum"],
+                    row["verdachte_achternaam"],
+                )
+    for path in sorted(outbox.glob("COMPAS_VERDZAKEN_*.DAT"))[-3:]:
+        for line in path.read_text(encoding="latin-1").splitlines():
+            if line.startswith("1") and len(line) == 100:
+                add(line[13:22], line[22:30], line[30:70])
+    return found
+
+
+def test_no_duckdb_file_under_dwh_home_holds_a_bsn_surname_or_birth_date(nights):
+    home = nights["home"]
+    personal = demo_personal_data(home.parent / "outbox")
+    assert len(personal) > 1000
+    databases = sorted(home.rglob("*.duckdb"))
+    assert {path.name for path in databases} >= {"warehouse.duckdb"}
+    assert len(databases) >= 2  # the work and the published database
+    scan = duckdb.connect()
+    scan.execute("create table personal (value varchar)")
+    scan.executemany("insert into personal values (?)", [[value] for value in personal])
+    leaks = []
+    for number, database in enumerate(databases):
+        scan.execute(f"attach '{database}' as db{number} (read_only)")
+        columns = scan.execute(
+            """
+            select schema_name, table_name, column_name from duckdb_columns()
+            where database_name = ? and data_type = 'VARCHAR'
+            """,
+            [f"db{number}"],
+        ).fetchall()
+        for schema, table, column in columns:
+            relation = f'db{number}."{schema}"."{table}"'
+            hits = scan.execute(
+                f"""
+                select count(*) from {relation} as t
+                where lower(trim(t."{column}")) in (select value from personal)
+                   or (
+                       -- a BSN inside longer text; hashes (hex) are not text
+                       not regexp_full_match(t."{column}", '[0-9a-f]{{64}}')
+                       and exists (
+                           select 1
+                           from unnest(regexp_extract_all(t."{column}", '\\d{{9}}')) as d(x)
+                           where d.x in (select value from personal)
+                       )
+                   )
+                """
+            ).fetchone()[0]
+            if hits:
+                leaks.append(f"{database.name} {schema}.{table}.{column}: {hits} values")
+        scan.execute(f"detach db{number}")
+    scan.close()
+    assert leaks == []
+
+
+def test_an_analyst_connection_held_through_a_run_keeps_the_old_edition(nights):
+    assert_published(nights["2023-12-31"], "2023-12-31")
+    assert nights["analyst_before"] == [("2022-03-31",), (EDITION,)]
+    assert nights["analyst_during"] == nights["analyst_before"]
+    assert nights["analyst_after"] == [("2022-03-31",), (EDITION,), ("2023-12-31",)]
