@@ -15,10 +15,13 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from flows.sources.common import sql_literal
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,58 @@ class GateReport:
     @property
     def passed(self) -> bool:
         return not self.failures
+
+
+def compare_with_previous_edition(
+    con: duckdb.DuckDBPyConnection, published_db: Path, peildatum: date
+) -> None:
+    """Build ``audit_edition_changes``: this edition's figures next to the latest published
+    edition with an earlier peildatum (suite ``editions``). Empty when there is none."""
+    con.execute(
+        """
+        create or replace temp table audit_edition_changes (
+            indicator_code varchar, report_year integer, unit varchar,
+            previous_peildatum date, previous_realisation decimal(18, 2),
+            realisation decimal(18, 2), relative_change double, point_change double
+        )
+        """
+    )
+    if not published_db.exists():
+        return
+    con.execute(f"attach {sql_literal(str(published_db))} as previous_edition (read_only)")
+    try:
+        con.execute(
+            """
+            insert into audit_edition_changes
+            with previous as (
+                select * from previous_edition.report.indicators
+                where peildatum = (
+                    select max(peildatum) from previous_edition.report.indicators
+                    where peildatum < $peildatum
+                )
+            )
+            select
+                current_edition.indicator_code,
+                current_edition.report_year,
+                current_edition.unit,
+                previous.peildatum,
+                previous.realisation,
+                current_edition.realisation,
+                case
+                    when current_edition.unit <> 'percent' and previous.realisation > 0
+                        then current_edition.realisation / previous.realisation - 1
+                end,
+                case
+                    when current_edition.unit = 'percent'
+                        then current_edition.realisation - previous.realisation
+                end
+            from report.indicators as current_edition
+            inner join previous using (indicator_code, report_year)
+            """,
+            {"peildatum": peildatum},
+        )
+    finally:
+        con.execute("detach previous_edition")
 
 
 def load_suites(directory: Path) -> list[dict[str, Any]]:

@@ -78,6 +78,7 @@ def gate_task(
     settings = _settings(home, landing)
     con = _connect(settings)
     try:
+        gate.compare_with_previous_edition(con, settings.published_db, peildatum)
         report = gate.validate_suites(
             con,
             gate.load_suites(settings.expectations_dir),

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from flows.gate import load_suites, validate_suites
+from flows.gate import compare_with_previous_edition, load_suites, validate_suites
 from flows.settings import PROJECT_ROOT
 
 SUITES = load_suites(PROJECT_ROOT / "expectations")
 
 
 def audit_tables(con: duckdb.DuckDBPyConnection, *, rejected: bool, miscount: bool) -> None:
+    compare_with_previous_edition(con, Path("/nonexistent/warehouse.duckdb"), date(2023, 2, 15))
     con.execute("create schema audit")
     con.execute(
         f"""
@@ -116,9 +119,54 @@ def test_every_suite_names_an_audit_relation_and_says_what_it_guards():
         "reconciliation",
         "facts",
         "indicators",
+        "editions",
     }
     for suite in SUITES:
-        assert suite["meta"]["audit_relation"].startswith("audit.")
+        assert suite["meta"]["audit_relation"].startswith("audit")
         assert suite["meta"]["guards"]
         for expectation in suite["expectations"]:
             assert expectation["meta"]["failure"]
+
+
+def test_a_figure_that_moved_since_the_previous_edition_is_warned(con, tmp_path):
+    published = tmp_path / "published.duckdb"
+    previous = duckdb.connect(str(published))
+    previous.execute("create schema report")
+    previous.execute(
+        """
+        create table report.indicators as
+        select * from (values
+            (date '2023-01-15', 2022, 'csv_onderzoeken', 'count', 1000.00),
+            (date '2023-01-15', 2022, 'executie_positief_pct', 'percent', 50.0),
+            (date '2023-02-15', 2022, 'csv_onderzoeken', 'count', 9999.00)
+        ) as t(peildatum, report_year, indicator_code, unit, realisation)
+        """
+    )
+    previous.close()
+    con.execute("create schema report")
+    con.execute(
+        """
+        create table report.indicators as
+        select * from (values
+            (2022, 'csv_onderzoeken', 'count', 1400.00),
+            (2022, 'executie_positief_pct', 'percent', 55.0)
+        ) as t(report_year, indicator_code, unit, realisation)
+        """
+    )
+    compare_with_previous_edition(con, published, date(2023, 2, 15))
+    changes = con.execute(
+        """
+        select indicator_code, previous_peildatum::varchar, relative_change, point_change
+        from audit_edition_changes order by 1
+        """
+    ).fetchall()
+    assert changes == [
+        ("csv_onderzoeken", "2023-01-15", pytest.approx(0.4), None),
+        ("executie_positief_pct", "2023-01-15", None, pytest.approx(5.0)),
+    ]
+    editions = [suite for suite in SUITES if suite["name"] == "editions"]
+    report = validate_suites(
+        con, editions, run_id="r4", peildatum="2023-02-15", results_dir=tmp_path / "r4"
+    )
+    assert report.passed
+    assert len(report.warnings) == 1 and "csv_onderzoeken" in report.warnings[0]
