@@ -7,7 +7,10 @@ healthy, points ``PREFECT_API_URL`` at it and serves the flow until stopped.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +19,8 @@ import urllib.request
 
 from flows.errors import DwhError
 from flows.settings import Settings
+
+PR_SET_PDEATHSIG = 1
 
 
 def _free_port() -> int:
@@ -36,6 +41,13 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float) -> None:
         except OSError:
             time.sleep(1)
     raise DwhError(f"prefect server did not become healthy within {timeout:.0f} s")
+
+
+def _die_with_parent() -> None:
+    """In the server's process (Linux): receive SIGTERM when dwh itself ends, however it
+    ends: Prefect's runner handles SIGTERM itself and may leave no chance for cleanup."""
+    with contextlib.suppress(OSError):  # not Linux: the finally below still stops it
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def serve(settings: Settings, cron: str) -> None:
@@ -64,6 +76,7 @@ def serve(settings: Settings, cron: str) -> None:
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
     try:
         _wait_healthy(api_url, server, timeout=120)
