@@ -14,6 +14,10 @@ Line numbers come from DuckDB's reject lines, which count physical lines as long
 quoted field spans a line end; a file where the records found do not add up to its data
 lines (a quoted field with a line end, or an unclosed quote that swallowed the next line)
 is rejected, because its rows can no longer be told apart reliably.
+
+``load_batch`` reads many files in one ``read_csv`` (a night of daily deltas is hundreds
+of small files, and a read per file costs more than the reading): per file it gives the
+same result as ``load``, which it falls back on for every file that is not plain sailing.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import codecs
 import contextlib
 import csv
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -68,6 +74,7 @@ TIMESTAMP_PATTERN = (
 )
 # One CSV field after a comma (prefix the record with one): quoted, or plain up to , or ".
 FIELD_PATTERN = r',("(?:[^"]|"")*"|[^,"]*)'
+HEADER_LIMIT = 1 << 16  # bytes of the first line that the header check reads at most
 
 
 def recognise(path: Path) -> Delivery | None:
@@ -142,7 +149,12 @@ def check_utf8(path: Path) -> None:
 def check_header(path: Path) -> None:
     """Reject the file unless its first line holds exactly the specified columns."""
     with path.open("rb") as handle:
-        first = handle.readline(1 << 16)
+        first = handle.readline(HEADER_LIMIT)
+    _check_header_line(first)
+
+
+def _check_header_line(first: bytes) -> None:
+    """``check_header`` of the file's first line (bytes, with its line end, if any)."""
     text = first.removeprefix(BOM).decode("utf-8").rstrip("\r\n")
     found = next(csv.reader([text]), [])
     if tuple(found) == COLUMNS:
@@ -194,6 +206,110 @@ def _masked_line_sql(line: str) -> str:
             then '{MASK}' else field end), ',')"""
 
 
+COLUMN_SPEC = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in COLUMNS) + "}"
+ISO_DATE = "case when regexp_full_match({0}, '{1}') then try_strptime({0}, '%Y-%m-%d')::date end"
+
+
+def _reader_sql(files: str, rejects: str, scans: str) -> str:
+    """SQL: DuckDB's CSV reader over ``files`` (one path or a list), every field VARCHAR."""
+    return f"""read_csv(
+                {files}, delim = ',', quote = '"', escape = '"', header = true,
+                auto_detect = false, columns = {COLUMN_SPEC}, store_rejects = true,
+                rejects_table = '{rejects}', rejects_scan = '{scans}'
+            )"""
+
+
+def _checked_sql(fields: str, keys: str) -> str:
+    """SQL: the records of the query ``fields`` typed and checked, personal fields pseudonymised.
+
+    ``fields`` selects the ``keys`` columns (which identify a record) and the 13 VARCHAR
+    fields; the result has the keys, the typed columns of the raw table, ``problem``
+    (``column|reason`` of the first failed check, NULL when the record is sound) and, for
+    a record with a problem, ``raw_record`` (the record with its personal fields masked).
+
+    The pseudonyms are computed once per distinct (BSN, birth date, surname) of the read
+    and joined to its records: a person has many rows. The personal fields live only
+    inside this one statement (``typed`` is materialised so that the files are read once).
+    """
+    return f"""
+        with typed as materialized (
+            select
+                *,
+                case when regexp_full_match(zaak_id, '[0-9]{{1,18}}')
+                    then cast(zaak_id as bigint) end as zaak_id_value,
+                {ISO_DATE.format("verdachte_geboortedatum", DATE_PATTERN)} as birth_date,
+                {ISO_DATE.format("instroomdatum", DATE_PATTERN)} as instroomdatum_value,
+                {ISO_DATE.format("afdoeningsdatum", DATE_PATTERN)} as afdoeningsdatum_value,
+                case when regexp_full_match(gewijzigd_op, '{TIMESTAMP_PATTERN}')
+                    then try_cast(gewijzigd_op as timestamptz) end as gewijzigd_op_value,
+                case verwijderd when 'true' then true when 'false' then false
+                    end as verwijderd_value
+            from ({fields}) as fields
+        ),
+        identities as (
+            select
+                verdachte_bsn as identity_bsn,
+                birth_date as identity_birth_date,
+                verdachte_achternaam as identity_surname,
+                {pseudonym_columns_sql("verdachte_bsn", "birth_date", "verdachte_achternaam")}
+            from (
+                select distinct verdachte_bsn, birth_date, verdachte_achternaam from typed
+            ) as distinct_identities
+        ),
+        checked as (
+            select
+                typed.*,
+                bsn_status,
+                person_pseudonym,
+                name_pseudonym,
+                case
+                    when zaak_id is null then 'zaak_id|key is empty'
+                    when zaak_id_value is null
+                        then 'zaak_id|not an integer: ''' || zaak_id || ''''
+                    when birth_date is null
+                        then 'verdachte_geboortedatum|missing or malformed date '
+                        || '(expected JJJJ-MM-DD; the value is personal data and not shown)'
+                    when instroomdatum_value is null
+                        then 'instroomdatum|missing or malformed date '
+                        || '(expected JJJJ-MM-DD): ''' || coalesce(instroomdatum, '') || ''''
+                    when afdoeningsdatum is not null and afdoeningsdatum_value is null
+                        then 'afdoeningsdatum|malformed date (expected JJJJ-MM-DD): '''
+                        || afdoeningsdatum || ''''
+                    when gewijzigd_op_value is null then 'gewijzigd_op|missing or malformed '
+                        || 'timestamp (expected JJJJ-MM-DDTHH:MM:SS+HH:MM): '''
+                        || coalesce(gewijzigd_op, '') || ''''
+                    when verwijderd_value is null
+                        then 'verwijderd|expected true or false, got '''
+                        || coalesce(verwijderd, '') || ''''
+                end as problem
+            from typed
+            left join identities
+                on verdachte_bsn is not distinct from identity_bsn
+                and birth_date is not distinct from identity_birth_date
+                and verdachte_achternaam is not distinct from identity_surname
+        )
+        select
+            {keys},
+            zaak_id_value as zaak_id,
+            parketnummer,
+            compas_parketnummer,
+            bsn_status,
+            person_pseudonym,
+            name_pseudonym,
+            instroomdatum_value as instroomdatum,
+            aanleverende_instantie,
+            wetsartikel,
+            afdoening,
+            afdoeningsdatum_value as afdoeningsdatum,
+            gewijzigd_op_value as gewijzigd_op,
+            gewijzigd_op as gewijzigd_op_text,
+            verwijderd_value as verwijderd,
+            problem,
+            case when problem is not null then {_masked_record_sql()} end as raw_record
+        from checked
+    """
+
+
 def _read_checked(delivery: Delivery, ctx: LoadContext, key: bytes) -> None:
     """Temp tables gps_lines (line number, empty?, odd quote count?) and gps_checked."""
     con = ctx.con
@@ -211,69 +327,11 @@ def _read_checked(delivery: Delivery, ctx: LoadContext, key: bytes) -> None:
         )
         """
     )
-    column_spec = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in COLUMNS) + "}"
     con.execute("drop table if exists gps_rejects; drop table if exists gps_reject_scans")
-    iso_date = (
-        "case when regexp_full_match({0}, '{1}') then try_strptime({0}, '%Y-%m-%d')::date end"
-    )
+    reader = _reader_sql(path, "gps_rejects", "gps_reject_scans")
+    fields = f"select row_number() over () as record_index, * from {reader}"
     con.execute(
-        f"""
-        create or replace temp table gps_checked as
-        with fields as (
-            select row_number() over () as record_index, *
-            from read_csv(
-                {path}, delim = ',', quote = '"', escape = '"', header = true,
-                auto_detect = false, columns = {column_spec}, store_rejects = true,
-                rejects_table = 'gps_rejects', rejects_scan = 'gps_reject_scans'
-            )
-        ),
-        typed as (
-            select
-                *,
-                case when regexp_full_match(zaak_id, '[0-9]{{1,18}}')
-                    then cast(zaak_id as bigint) end as zaak_id_value,
-                {iso_date.format("verdachte_geboortedatum", DATE_PATTERN)} as birth_date,
-                {iso_date.format("instroomdatum", DATE_PATTERN)} as instroomdatum_value,
-                {iso_date.format("afdoeningsdatum", DATE_PATTERN)} as afdoeningsdatum_value,
-                case when regexp_full_match(gewijzigd_op, '{TIMESTAMP_PATTERN}')
-                    then try_cast(gewijzigd_op as timestamptz) end as gewijzigd_op_value,
-                case verwijderd when 'true' then true when 'false' then false
-                    end as verwijderd_value
-            from fields
-        )
-        select
-            record_index,
-            zaak_id_value as zaak_id,
-            parketnummer,
-            compas_parketnummer,
-            {pseudonym_columns_sql("verdachte_bsn", "birth_date", "verdachte_achternaam")},
-            instroomdatum_value as instroomdatum,
-            aanleverende_instantie,
-            wetsartikel,
-            afdoening,
-            afdoeningsdatum_value as afdoeningsdatum,
-            gewijzigd_op_value as gewijzigd_op,
-            gewijzigd_op as gewijzigd_op_text,
-            verwijderd_value as verwijderd,
-            case
-                when zaak_id is null then 'zaak_id|key is empty'
-                when zaak_id_value is null then 'zaak_id|not an integer: ''' || zaak_id || ''''
-                when birth_date is null then 'verdachte_geboortedatum|missing or malformed date '
-                    || '(expected JJJJ-MM-DD; the value is personal data and not shown)'
-                when instroomdatum_value is null then 'instroomdatum|missing or malformed date '
-                    || '(expected JJJJ-MM-DD): ''' || coalesce(instroomdatum, '') || ''''
-                when afdoeningsdatum is not null and afdoeningsdatum_value is null
-                    then 'afdoeningsdatum|malformed date (expected JJJJ-MM-DD): '''
-                    || afdoeningsdatum || ''''
-                when gewijzigd_op_value is null then 'gewijzigd_op|missing or malformed '
-                    || 'timestamp (expected JJJJ-MM-DDTHH:MM:SS+HH:MM): '''
-                    || coalesce(gewijzigd_op, '') || ''''
-                when verwijderd_value is null then 'verwijderd|expected true or false, got '''
-                    || coalesce(verwijderd, '') || ''''
-            end as problem,
-            {_masked_record_sql()} as raw_record
-        from typed
-        """,
+        f"create or replace temp table gps_checked as {_checked_sql(fields, 'record_index')}",
         key_parameters(key),
     )
 
@@ -371,3 +429,272 @@ def _load_checked(delivery: Delivery, ctx: LoadContext, key: bytes) -> LoadResul
     loaded = _count(con, "select count(*) from gps_checked where problem is null")
     con.execute("drop table if exists gps_record_lines")
     return LoadResult(rows_declared=declared, rows_loaded=loaded, rows_quarantined=quarantined)
+
+
+# --- many files in one pass -----------------------------------------------------------------
+
+# Bytes where DuckDB's line reader may end a line that Python's count does not (CR, control
+# codes): a file holding one is not read with the others but alone, by ``load``.
+LINE_BREAKING = bytes(sorted(set(range(0x20)) - {0x09, 0x0A}))
+BATCH_TABLES = (
+    "gps_batch_rejects",
+    "gps_batch_reject_scans",
+    "gps_batch_checked",
+    "gps_batch_files",
+    "gps_batch_skips",
+    "gps_batch_record_lines",
+)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """The physical lines of a file as DuckDB's line reader counts them (see ``_line_shape``)."""
+
+    lines: int
+    empty: tuple[int, ...]
+
+    @property
+    def declared(self) -> int:
+        """Data lines: every line after the header that is not empty."""
+        return max(self.lines - 1, 0) - sum(1 for number in self.empty if number > 1)
+
+
+def _line_shape(data: bytes) -> _Shape | None:
+    """Lines and empty lines of a file's bytes, counted in Python; None for a CR or control code.
+
+    For a file whose lines end in LF only, DuckDB's line reader (``gps_lines`` in ``load``)
+    returns one row per physical line, empty lines included, and none after a final LF:
+    so does this count (tests/test_ingest_batch.py compares the two).
+    """
+    if len(data.translate(None, LINE_BREAKING)) != len(data):
+        return None
+    if not data:
+        return _Shape(0, ())
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    if not data.startswith(b"\n") and b"\n\n" not in data:
+        return _Shape(lines, ())
+    pieces = data.split(b"\n")[:lines]
+    return _Shape(lines, tuple(n for n, line in enumerate(pieces, start=1) if not line))
+
+
+def _precheck(path: Path) -> _Shape | None:
+    """``load``'s checks before reading (UTF-8, header) and ``_line_shape``, from one read.
+
+    Raises RejectedFile with exactly ``load``'s reason.
+    """
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        check_utf8(path)  # raises, naming line and byte offset as ``load`` does
+        raise
+    end = data.find(b"\n", 0, HEADER_LIMIT)
+    _check_header_line(data[: end + 1] if end >= 0 else data[:HEADER_LIMIT])
+    return _line_shape(data)
+
+
+def load_batch(
+    deliveries: Sequence[Delivery], ctxs: Sequence[LoadContext]
+) -> list[LoadResult | RejectedFile]:
+    """Load many GPS files in one pass: per file what ``load`` would return or raise.
+
+    Per file first ``load``'s own checks (UTF-8, header) and its count of data lines,
+    done in Python. The files that pass are read by one ``read_csv`` over all of them, in
+    the order given; every record carries ``file_index`` (its file) and ``global_index``
+    (its place in the scan, which DuckDB keeps in file order, as ``load`` relies on within
+    one file), and is typed, checked and pseudonymised by the SQL ``load`` uses. A file
+    whose records all parsed (none rejected by the reader, as many as its data lines) is
+    loaded from this pass. Any other file is read again alone by ``load``, which gives its
+    verdict: unreadable records are rare, and DuckDB's rejects table of a read over many
+    files can miss some (an unterminated quote in a later file, seen with DuckDB 2.0), so
+    a file's rejects are only ever taken from a read of that file alone. A file with a CR
+    or a control code goes to ``load`` too (Python's line count is made for LF only).
+
+    Everything runs in the caller's transaction; a DuckDB error is raised, and the caller
+    then reads the files one by one.
+    """
+    if len(deliveries) != len(ctxs):
+        raise ValueError("load_batch needs one context per delivery")
+    results: list[LoadResult | RejectedFile | None] = [None] * len(deliveries)
+    shapes: dict[int, _Shape] = {}
+    alone: list[int] = []
+    for index, (delivery, ctx) in enumerate(zip(deliveries, ctxs, strict=True)):
+        require_key(ctx.pseudonym_key, delivery.name)
+        try:
+            shape = _precheck(delivery.path)
+        except RejectedFile as rejection:
+            results[index] = rejection
+            continue
+        if shape is None:
+            alone.append(index)
+        else:
+            shapes[index] = shape
+    if shapes:
+        con = ctxs[0].con
+        try:
+            alone += _load_shared(con, deliveries, ctxs, shapes, results)
+        finally:
+            # The rejects table holds unreadable records as delivered: personal data.
+            with contextlib.suppress(duckdb.Error):
+                con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
+    for index in sorted(alone):
+        try:
+            results[index] = load(deliveries[index], ctxs[index])
+        except RejectedFile as rejection:
+            results[index] = rejection
+    return [result for result in results if result is not None]
+
+
+def _load_shared(
+    con: duckdb.DuckDBPyConnection,
+    deliveries: Sequence[Delivery],
+    ctxs: Sequence[LoadContext],
+    shapes: dict[int, _Shape],
+    results: list[LoadResult | RejectedFile | None],
+) -> list[int]:
+    """Read the files of ``shapes`` in one scan and load the sound ones.
+
+    Returns the batch indexes of the files that must be read alone.
+    """
+    key = require_key(ctxs[0].pseudonym_key, deliveries[0].name)
+    read = list(shapes)  # batch indexes in scan order: file_index i is read[i]
+    files = "[" + ", ".join(sql_literal(str(deliveries[index].path)) for index in read) + "]"
+    con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
+    reader = _reader_sql(files, "gps_batch_rejects", "gps_batch_reject_scans")
+    fields = f"select file_index, row_number() over () as global_index, * from {reader}"
+    con.execute(
+        "create temp table gps_batch_checked as "
+        f"{_checked_sql(fields, 'file_index, global_index')}",
+        key_parameters(key),
+    )
+    counts: dict[int, tuple[int, int, int]] = {}
+    for file_index, parsed, first, last, sound in con.execute(
+        """
+        select file_index, count(*), min(global_index), max(global_index),
+               count(*) filter (problem is null)
+        from gps_batch_checked group by file_index
+        """
+    ).fetchall():
+        if last - first + 1 != parsed:
+            # Line numbers count on the records of a file being one run of the scan. Should
+            # DuckDB ever interleave files, fail the pass: the caller reads them one by one.
+            raise RuntimeError("records of one file are not contiguous in a read of many files")
+        counts[file_index] = (parsed, first, sound)
+    with_rejects = {
+        path
+        for (path,) in con.execute(
+            """
+            select distinct scans.file_path
+            from gps_batch_rejects as rejects
+            inner join gps_batch_reject_scans as scans using (scan_id, file_id)
+            """
+        ).fetchall()
+    }
+    con.execute("drop table gps_batch_rejects; drop table gps_batch_reject_scans")
+
+    alone: list[int] = []
+    accepted: list[tuple] = []
+    skips: list[tuple[int, int]] = []
+    for file_index, index in enumerate(read):
+        shape, delivery, ctx = shapes[index], deliveries[index], ctxs[index]
+        parsed, first, _ = counts.get(file_index, (0, 0, 0))
+        if str(delivery.path) in with_rejects or parsed != shape.declared:
+            alone.append(index)
+            continue
+        skipped = [line for line in shape.empty if line > 1]
+        skips += [(file_index, line) for line in skipped]
+        accepted.append(
+            (file_index, ctx.file_id, delivery.name, delivery.delivery_date, ctx.run_id)
+            + (first, shape.lines, bool(skipped))
+        )
+    if not accepted:
+        return alone
+
+    con.execute(
+        """
+        create temp table gps_batch_files (
+            file_index bigint, file_id bigint, file_name varchar, delivery_date date,
+            run_id varchar, first_index bigint, lines bigint, skips boolean
+        )
+        """
+    )
+    _insert_values(con, "gps_batch_files", accepted)
+    con.execute("create temp table gps_batch_skips (file_index bigint, line_number bigint)")
+    _insert_values(con, "gps_batch_skips", skips)
+    # Line numbers as in ``load``: record k of a file lies on data line k, which is line
+    # k + 1 unless empty lines came before it.
+    con.execute(
+        """
+        create temp table gps_batch_record_lines as
+        select
+            file_index,
+            line_number,
+            row_number() over (partition by file_index order by line_number) as record_index
+        from (
+            select file_index, unnest(range(2, lines + 1)) as line_number
+            from gps_batch_files where skips
+        ) as data_lines
+        anti join gps_batch_skips using (file_index, line_number)
+        """
+    )
+    records = """
+        select
+            files.file_id, files.file_name, files.delivery_date, files.run_id,
+            coalesce(lines.line_number, checked.global_index - files.first_index + 2)
+                as line_number,
+            checked.*
+        from gps_batch_checked as checked
+        inner join gps_batch_files as files using (file_index)
+        left join gps_batch_record_lines as lines
+            on lines.file_index = checked.file_index
+            and lines.record_index = checked.global_index - files.first_index + 1
+    """
+    con.execute(
+        f"""
+        insert into meta.quarantined_rows
+        select
+            file_id, file_name, line_number, split_part(problem, '|', 1) as column_name,
+            substr(problem, strpos(problem, '|') + 1) as reason, raw_record, run_id
+        from ({records}) as records
+        where problem is not null
+        """
+    )
+    con.execute(
+        f"""
+        insert into {RAW_TABLE}
+        select zaak_id, parketnummer, compas_parketnummer, person_pseudonym, name_pseudonym,
+               bsn_status, instroomdatum, aanleverende_instantie, wetsartikel, afdoening,
+               afdoeningsdatum, gewijzigd_op, gewijzigd_op_text, verwijderd,
+               delivery_date, file_id, line_number, run_id
+        from ({records}) as records
+        where problem is null
+        order by file_id, line_number
+        """
+    )
+    file_ids = [row[1] for row in accepted]
+    quarantined = dict(
+        con.execute(
+            """
+            select file_id, count(*) from meta.quarantined_rows
+            where file_id in (select unnest(?)) group by file_id
+            """,
+            [file_ids],
+        ).fetchall()
+    )
+    for file_index, file_id, *_ in accepted:
+        index = read[file_index]
+        results[index] = LoadResult(
+            rows_declared=shapes[index].declared,
+            rows_loaded=counts.get(file_index, (0, 0, 0))[2],
+            rows_quarantined=int(quarantined.get(file_id, 0)),
+        )
+    return alone
+
+
+def _insert_values(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Insert rows of Python values into a table: a list per column, unnested side by side."""
+    if rows:
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        con.execute(
+            f"insert into {table} select {', '.join('unnest(?)' for _ in columns)}", columns
+        )

@@ -1,0 +1,404 @@
+"""Batch ingest of GPS: many files in one DuckDB pass give exactly what reading them one by
+one gives: raw rows, ledger, quarantine, reasons, arrival order, and no personal data left."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows import ingest
+from flows.ingest import IngestReport, ingest_landing
+from flows.pseudonym import PseudonymKeyError
+from flows.sources import gps
+
+from conftest import DATA, rows
+
+KEY = bytes(range(32))
+GPS = DATA / "gps"
+VALID = (GPS / "gps_valid.csv").read_bytes()
+BAD_ROWS = (GPS / "gps_bad_rows.csv").read_bytes()
+HEADER, *VALID_LINES = VALID.splitlines(keepends=True)
+
+
+def gps_name(day: str) -> str:
+    return f"GPS_VERDACHTEZAKEN_2022{day}.csv"
+
+
+def variant(zaak_id: int) -> bytes:
+    """gps_valid with another first case number: other bytes, same shape."""
+    return (
+        HEADER
+        + VALID_LINES[0].replace(b"2001,", f"{zaak_id},".encode(), 1)
+        + b"".join(VALID_LINES[1:])
+    )
+
+
+# Run 1: every kind of file at once. Run 2: corrections and re-deliveries.
+RUN_1 = [
+    (gps_name("0421"), VALID),
+    (gps_name("0422"), BAD_ROWS),  # a missing column and two bad fields: rows quarantined
+    (gps_name("0423"), (GPS / "gps_unclosed_quote.csv").read_bytes()),
+    # An unclosed quote on the last line must not swallow the next file of the read.
+    (gps_name("0424"), VALID + b'2005,15/200005-22,,,1979-11-11,"JANSEN,2022-03-01\n'),
+    (gps_name("0425"), (GPS / "gps_undecodable.csv").read_bytes()),
+    (gps_name("0426"), (GPS / "gps_wrong_header.csv").read_bytes()),
+    (gps_name("0427"), VALID),  # byte-identical to 0421: a duplicate
+    (gps_name("0428"), variant(3001)),  # corrected in run 2
+    # Empty lines inside and at the end: not records, line numbers stay physical.
+    (gps_name("0429"), HEADER + VALID_LINES[0] + b"\n" + b"".join(VALID_LINES[1:]) + b"\n\n"),
+    (gps_name("0430"), VALID.replace(b"\n", b"\r\n")),  # CR LF: read alone
+    # A quoted field with a line end: records no longer match lines, rejected whole.
+    (gps_name("0501"), VALID.replace(b'"Bakker, ""jr"""', b'"Bakker,\n jr"', 1)),
+    (gps_name("0502"), HEADER.rstrip(b"\n")),  # only a header, no line end
+    (gps_name("0503"), BAD_ROWS),  # duplicate of a file with quarantined rows
+    (gps_name("0504"), (GPS / "gps_unclosed_quote.csv").read_bytes()),  # bytes of a rejected one
+    (gps_name("0505"), variant(3005) + variant(3005).splitlines(keepends=True)[1]),
+]
+RUN_2 = [
+    (gps_name("0421"), (GPS / "gps_wrong_header.csv").read_bytes()),  # a loaded file, broken
+    (gps_name("0426"), variant(3026)),  # a rejected file, corrected
+    (gps_name("0428"), BAD_ROWS + VALID_LINES[-1]),  # a loaded file, corrected
+    (gps_name("0506"), variant(3001)),  # the bytes the correction of 0428 replaced
+    (gps_name("0507"), BAD_ROWS),  # duplicate of a file of run 1
+    (gps_name("0508"), variant(3008)),
+    (gps_name("0509"), variant(3008)),  # duplicate of a file of the same run
+]
+
+
+class Side:
+    """A warehouse of its own: landing, work database, quarantine."""
+
+    def __init__(self, root: Path) -> None:
+        self.home = root
+        self.landing = root / "landing"
+        self.landing.mkdir(parents=True)
+        self.con = duckdb.connect(str(root / "warehouse.duckdb"))
+        self.runs = 0
+        self.stamp = 1_650_000_000 * 10**9
+        self.messages: list[str] = []
+
+    def deliver(self, name: str, data: bytes) -> None:
+        path = self.landing / name
+        path.write_bytes(data)
+        self.stamp += 10**9  # both sides see the same modification times
+        os.utime(path, ns=(self.stamp, self.stamp))
+
+    def ingest(self, key: bytes | None = KEY) -> IngestReport:
+        self.runs += 1
+        return ingest_landing(
+            self.con,
+            self.landing,
+            run_id=f"run-{self.runs}",
+            scratch=self.home / "scratch",
+            quarantine_dir=self.home / "quarantine",
+            progress=self.messages.append,
+            pseudonym_key=key,
+        )
+
+    def state(self) -> dict:
+        files = self.home / "quarantine" / "files"
+        return {
+            "raw": rows(
+                self.con,
+                "select * exclude (_run_id) from raw.gps_verdachtezaken "
+                "order by _file_id, _line_number",
+            ),
+            "ledger": rows(
+                self.con,
+                "select * exclude (loaded_at, load_seconds, run_id) from meta.file_ledger "
+                "order by file_id",
+            ),
+            "quarantine": rows(
+                self.con,
+                "select * exclude (run_id) from meta.quarantined_rows order by all",
+            ),
+            "quarantined_files": sorted((path.name, path.read_bytes()) for path in files.iterdir())
+            if files.exists()
+            else [],
+            "temp_tables": rows(
+                self.con, "select table_name from duckdb_tables() where database_name = 'temp'"
+            ),
+        }
+
+
+def merged(reports: list[IngestReport]) -> tuple:
+    return tuple(
+        [entry for report in reports for entry in getattr(report, name)]
+        for name in ("loaded", "rejected", "duplicates", "corrected")
+    )
+
+
+def one_by_one(root: Path, runs: list[list[tuple[str, bytes]]]) -> tuple[Side, list]:
+    """The reference: every file delivered in turn and ingested alone, file by file."""
+    side = Side(root)
+    reports = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delattr(gps, "load_batch")
+        for run in runs:
+            for name, data in sorted(run):
+                side.deliver(name, data)
+                reports.append(side.ingest())
+    return side, reports
+
+
+def in_batches(root: Path, runs: list[list[tuple[str, bytes]]]) -> tuple[Side, list]:
+    side = Side(root)
+    reports = []
+    for run in runs:
+        for name, data in sorted(run):
+            side.deliver(name, data)
+        reports.append(side.ingest())
+    return side, reports
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+    """What the GPS module was asked to read, per entry point."""
+    seen: dict[str, list] = {"load": [], "load_batch": []}
+    load, load_batch = gps.load, gps.load_batch
+
+    def counting_load(delivery, ctx):
+        seen["load"].append(delivery.name)
+        return load(delivery, ctx)
+
+    def counting_load_batch(deliveries, ctxs):
+        seen["load_batch"].append([delivery.name for delivery in deliveries])
+        return load_batch(deliveries, ctxs)
+
+    monkeypatch.setattr(gps, "load", counting_load)
+    monkeypatch.setattr(gps, "load_batch", counting_load_batch)
+    return seen
+
+
+def test_a_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, calls):
+    batch, batch_reports = in_batches(tmp_path / "batch", [RUN_1, RUN_2])
+    passes, alone = list(calls["load_batch"]), list(calls["load"])
+    reference, reference_reports = one_by_one(tmp_path / "reference", [RUN_1, RUN_2])
+
+    expected = reference.state()
+    assert batch.state() == expected
+    assert merged(batch_reports) == merged(reference_reports)
+    assert expected["temp_tables"] == []
+
+    # The scenario covers what it claims (in the reference, read file by file).
+    ledger = {
+        (name, status): reason
+        for name, status, reason in rows(
+            reference.con, "select file_name, status, reason from meta.file_ledger"
+        )
+    }
+    statuses = {status for _, status in ledger}
+    assert statuses == {"loaded", "rejected", "duplicate", "superseded"}
+    assert ledger[(gps_name("0427"), "duplicate")] == f"byte-identical to {gps_name('0421')}"
+    assert ledger[(gps_name("0509"), "duplicate")] == f"byte-identical to {gps_name('0508')}"
+    assert (gps_name("0506"), "loaded") in ledger  # the replaced bytes are no duplicate
+    assert (gps_name("0504"), "rejected") in ledger  # the twin of a rejected file is read
+    assert ledger[(gps_name("0423"), "rejected")].startswith("the file has 3 data lines")
+    assert ledger[(gps_name("0501"), "rejected")].endswith("odd number of quotes: 4)")
+    assert ledger[(gps_name("0428"), "loaded")].startswith("correction of file_id")
+    assert rows(
+        reference.con,
+        "select count(*) from meta.quarantined_rows where file_name = ?",
+        gps_name("0428"),
+    ) == [(3,)]
+    assert rows(
+        reference.con,
+        "select _line_number from raw.gps_verdachtezaken where _file_id = "
+        "(select file_id from meta.file_ledger where file_name = ?) order by 1",
+        gps_name("0429"),
+    ) == [(2,), (4,), (5,), (6,), (7,)]
+
+    # Passes of many files, duplicates not read. A new pass starts at a file with the bytes
+    # of a file of the pass (0427, 0509) or of a file a correction in it replaces (0506).
+    # Read alone: the files with records DuckDB could not read, and the one with CR LF.
+    day = slice(-8, -4)
+    assert [[name[day] for name in names] for names in passes] == [
+        ["0421", "0422", "0423", "0424", "0425", "0426"],
+        ["0428", "0429", "0430", "0501", "0502", "0504", "0505"],
+        ["0421", "0426", "0428"],
+        ["0506", "0508"],
+    ]
+    assert [name[day] for name in alone] == [
+        "0422", "0423", "0424", "0430", "0501", "0504", "0428"
+    ]  # fmt: skip
+    assert any("gps files in one pass" in message for message in batch.messages)
+
+
+def test_file_ids_follow_arrival_order_across_runs_and_passes(tmp_path):
+    batch, _ = in_batches(tmp_path / "batch", [RUN_1, RUN_2])
+    ledger = rows(batch.con, "select file_id, arrival_seq, run_id, file_name from meta.file_ledger")
+    by_arrival = sorted(ledger, key=lambda row: row[1])
+    assert [row[0] for row in by_arrival] == sorted(row[0] for row in ledger)
+    # Within a run: date in the name decides.
+    for run in ("run-1", "run-2"):
+        names = [row[3] for row in by_arrival if row[2] == run]
+        assert names == sorted(names)
+
+
+def test_files_of_other_systems_in_between_do_not_split_the_pass(tmp_path, calls):
+    side = Side(tmp_path / "mixed")
+    # BVO deliveries of 2022-07-04 and -11 fall between the GPS files in arrival order.
+    for source in ("BVO_EVENTS_20220704T020000_000001", "BVO_EVENTS_20220711T020000_000003"):
+        for suffix in (".jsonl.gz", ".jsonl.gz.manifest.json"):
+            shutil.copyfile(DATA / "bvo" / (source + suffix), side.landing / (source + suffix))
+    for day, zaak_id in (("0701", 4001), ("0705", 4005), ("0712", 4012)):
+        side.deliver(gps_name(day), variant(zaak_id))
+    report = side.ingest()
+    assert len(report.loaded) == 5
+    assert calls["load_batch"] == [[gps_name("0701"), gps_name("0705"), gps_name("0712")]]
+    ledger = rows(side.con, "select file_name from meta.file_ledger order by file_id")
+    assert [name for (name,) in ledger] == [
+        gps_name("0701"),
+        "BVO_EVENTS_20220704T020000_000001.jsonl.gz",
+        gps_name("0705"),
+        "BVO_EVENTS_20220711T020000_000003.jsonl.gz",
+        gps_name("0712"),
+    ]
+    assert rows(side.con, "select count(*) from meta.file_ledger where file_id <> arrival_seq") == [
+        (0,)
+    ]
+    assert report.loaded == [name for (name,) in ledger]  # the report in arrival order
+
+
+def test_when_the_pass_fails_the_files_are_read_one_by_one(tmp_path, monkeypatch):
+    reference, _ = one_by_one(tmp_path / "reference", [RUN_1])
+    failing = Side(tmp_path / "failing")
+    load_shared = gps._load_shared
+
+    def fail_late(con, *args):
+        load_shared(con, *args)  # rows written, then DuckDB fails: all must roll back
+        con.execute("select error('disk on fire')")
+
+    monkeypatch.setattr(gps, "_load_shared", fail_late)
+    for name, data in sorted(RUN_1):
+        failing.deliver(name, data)
+    failing.ingest()
+    assert failing.state() == reference.state()
+
+
+def test_gps_files_without_a_pseudonym_key_are_refused_and_nothing_is_stored(tmp_path):
+    side = Side(tmp_path / "nokey")
+    side.deliver(gps_name("0421"), VALID)
+    side.deliver(gps_name("0422"), variant(5001))
+    with pytest.raises(PseudonymKeyError, match=f"{gps_name('0421')} holds personal data"):
+        side.ingest(key=None)
+    state = side.state()
+    assert state["raw"] == [] and state["ledger"] == [] and state["temp_tables"] == []
+
+
+@pytest.mark.parametrize(
+    ("limit", "value", "passes"),
+    [("BATCH_FILES", 2, [2, 2, 1]), ("BATCH_BYTES", 2 * len(VALID) + 10, [2, 2, 1])],
+)
+def test_passes_are_bounded_in_files_and_bytes(tmp_path, monkeypatch, calls, limit, value, passes):
+    monkeypatch.setattr(ingest, limit, value)
+    side = Side(tmp_path / "bounded")
+    for number in range(5):
+        side.deliver(gps_name(f"06{number + 1:02d}"), variant(6000 + number))
+    report = side.ingest()
+    assert len(report.loaded) == 5
+    assert [len(names) for names in calls["load_batch"]] == passes
+    assert sum("gps files in one pass" in message for message in side.messages) == len(passes)
+
+
+# --- line numbers: Python's count of lines against DuckDB's readers --------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        VALID,
+        BAD_ROWS,
+        VALID.removeprefix(b"\xef\xbb\xbf"),
+        VALID.rstrip(b"\n"),
+        VALID + b"\n",
+        VALID + b"\n\n\n",
+        HEADER + b"\n" + b"\n".join(VALID_LINES) + b"\n \n",
+        b"\n" + VALID,
+        HEADER,
+        HEADER.rstrip(b"\n"),
+        b"",
+        b"\n",
+        b"\n\n",
+        VALID + b"   ",
+        VALID + b"\t\n" + VALID_LINES[0],
+        VALID.replace(b",", b"\t,", 3),
+    ],
+)
+def test_line_shape_counts_lines_as_duckdbs_line_reader(tmp_path, data):
+    path = tmp_path / "file.csv"
+    path.write_bytes(data)
+    con = duckdb.connect()
+    lines = con.execute(
+        f"""
+        select row_number() over () as line_number, coalesce(line, '') = '' as empty
+        from read_csv(
+            '{path}', columns = {{'line': 'VARCHAR'}}, delim = {gps.NO_DELIMITER}, quote = '',
+            escape = '', header = false, auto_detect = false, strict_mode = false
+        )
+        """
+    ).fetchall()
+    shape = gps._line_shape(data)
+    assert shape is not None
+    assert shape.lines == len(lines)
+    assert shape.empty == tuple(number for number, empty in lines if empty)
+
+
+@pytest.mark.parametrize("data", [VALID.replace(b"\n", b"\r\n"), VALID + b"\r", b"a\x00b\n"])
+def test_files_with_a_carriage_return_or_control_code_are_left_to_the_file_by_file_path(data):
+    assert gps._line_shape(data) is None
+
+
+def _many_rows(seed: int, count: int) -> bytes:
+    lines = [HEADER]
+    for number in range(count):
+        source = VALID_LINES[(number * 7 + seed) % len(VALID_LINES)]
+        zaak_id = 100_000 * seed + number
+        lines.append(source.replace(source.split(b",", 1)[0], str(zaak_id).encode(), 1))
+        if seed == 3 and number % 997 == 0:
+            lines.append(b"\n")  # empty lines: not records, but they count as lines
+    return b"".join(lines)
+
+
+def test_line_numbers_of_a_pass_over_many_files_match_pythons_csv_reader(tmp_path):
+    """DuckDB keeps the order of the files and of the records in each: check it per record."""
+    side = Side(tmp_path / "large")
+    expected = []
+    for seed, count in enumerate((7000, 3, 25000, 0, 12000, 1), start=1):
+        name = gps_name(f"08{seed:02d}")
+        side.deliver(name, _many_rows(seed, count))
+        with (side.landing / name).open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            next(reader)
+            expected += [
+                (name, reader.line_num, int(record[0]), record[11]) for record in reader if record
+            ]
+    side.con.execute("set threads = 4")
+    report = side.ingest()
+    assert len(report.loaded) == 6
+    loaded = rows(
+        side.con,
+        """
+        select file_name, _line_number, zaak_id, gewijzigd_op_text
+        from raw.gps_verdachtezaken
+        inner join meta.file_ledger on file_id = _file_id
+        order by _file_id, _line_number
+        """,
+    )
+    assert loaded == expected
+
+
+def test_a_pass_with_every_file_rejected_before_reading_stores_nothing(tmp_path, calls):
+    side = Side(tmp_path / "rejected")
+    side.deliver(gps_name("0901"), (GPS / "gps_undecodable.csv").read_bytes())
+    side.deliver(gps_name("0902"), (GPS / "gps_wrong_header.csv").read_bytes())
+    report = side.ingest()
+    assert [name for name, _ in report.rejected] == [gps_name("0901"), gps_name("0902")]
+    state = side.state()
+    assert state["raw"] == [] and state["quarantine"] == [] and state["temp_tables"] == []
+    assert len(state["quarantined_files"]) == 4  # each file and its reason
