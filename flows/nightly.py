@@ -36,7 +36,11 @@ def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(
         str(settings.work_db),
-        config={"memory_limit": settings.memory_limit, "threads": settings.threads},
+        config={
+            "memory_limit": settings.memory_limit,
+            "threads": settings.threads,
+            "temp_directory": settings.dbt_environment()["DWH_TEMP_DIR"],
+        },
     )
 
 

@@ -59,3 +59,13 @@ def test_every_model_has_a_yml_entry_that_says_what_one_row_is():
     assert models - set(documented) == set()
     for name in models:
         assert "row" in documented[name].lower(), f"{name}: say what one row is"
+
+
+def test_spill_settings_are_given_when_the_database_opens_not_per_cursor():
+    # dbt-duckdb runs `settings` as SET on every cursor it opens; once a large model has
+    # spilled to disk, DuckDB refuses `SET temp_directory` ("Cannot switch temporary
+    # directory after the current one has been used"), which failed scale-10 builds.
+    output = yaml.safe_load((DBT_PROJECT / "profiles.yml").read_text(encoding="utf-8"))
+    target = output["justice_dwh"]["outputs"]["work"]
+    assert {"temp_directory", "memory_limit"} <= set(target["config_options"])
+    assert not {"temp_directory", "memory_limit"} & set(target.get("settings", {}))
