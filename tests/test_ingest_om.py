@@ -445,3 +445,80 @@ def test_no_table_holds_a_bsn_birth_date_or_surname_of_the_test_data(
     tables = rows(work_con, "select count(distinct table_name) from duckdb_columns()")
     assert tables[0][0] >= 8  # raw.*, meta.*: every column of every table is searched
     assert _personal_data_in_tables(work_con, _needles(key)) == []
+
+
+# --- COMPAS: every kind of record gives what the first version of the loader gave -------------
+
+
+def _compas_medley() -> bytes:
+    """A COMPAS snapshot of many kinds of records, sound and not (ISO-8859-1 bytes)."""
+    sound = [
+        line
+        for line in (DATA / "compas" / "compas_valid.DAT").read_bytes().splitlines()
+        + (DATA / "compas" / "compas_bad_rows.DAT").read_bytes().splitlines()
+        if line[:1] == b"1" and len(line) == 100
+    ]
+    surnames = [
+        b"Ho\xebvenaar", b"  van\xa0der   Berg ", b"Stra\xdfe", b"\xb5ller", b"O'Brien-Smit",
+        b"\tDe  Vries\t", b"", b"JANSEN", b"jansen", b"M\xfcller\xa0\xa0",
+    ]  # fmt: skip
+    bsns = [b"123456782", b"         ", b"000000000", b"12345678 ", b"111222333", b"abcdefghi"]
+    births = [b"19800102", b"19750506", b"19800230", b"1980010 ", b"        ", b"20001231"]
+    records = []
+    for number in range(600):
+        base = bytearray(sound[number % len(sound)])
+        base[14 - 1 : 14 - 1 + 9] = bsns[number % len(bsns)]
+        base[23 - 1 : 23 - 1 + 8] = births[(number // 6) % len(births)]
+        base[31 - 1 : 70] = surnames[(number // 3) % len(surnames)].ljust(40)
+        if number % 7 == 0:
+            base[71 - 1 : 78] = [b"20210315", b"20211345", b"        ", b"2021031x"][number % 4]
+        if number % 11 == 0:
+            base[92 - 1 : 99] = [b"        ", b"20210230", b"2021  01", b"20220101"][number % 4]
+        if number % 13 == 0:
+            base[99] = b"JNX "[number % 4]
+        if number % 17 == 0:
+            base[0] = ord("2")
+        if number % 19 == 0:
+            base[1:13] = b" " * 12
+        if number % 23 == 0:
+            cut = [0, 1, 13, 30, 70, 99, 101, 150][number % 8]
+            base = base[:cut] if cut <= 100 else base + b"x" * (cut - 100)
+        records.append(bytes(base))
+    header = b"0" + b"20220331".ljust(99)
+    trailer = b"9" + str(len(records)).rjust(9, "0").encode().ljust(99)
+    return b"\n".join([header, *records, trailer]) + b"\n"
+
+
+# sha256 of the raw rows and quarantine of ``_compas_medley`` as loaded by the loader before
+# its first speed-up (key b"k" * 32), so every later version must give the same.
+COMPAS_MEDLEY_DIGEST = "67fa0ea094ad5d182b51680b1511bfb98052bebc9bf0e29779f8e4a50a31b368"
+
+
+def _compas_medley_digest(work_con) -> str:
+    raw = rows(
+        work_con,
+        "select * exclude (_run_id, _file_id) from raw.compas_verdachtezaken order by _line_number",
+    )
+    quarantine = rows(
+        work_con,
+        "select line_number, column_name, reason, raw_record from meta.quarantined_rows "
+        "order by line_number",
+    )
+    return hashlib.sha256(repr((raw, quarantine)).encode()).hexdigest()
+
+
+def test_a_compas_snapshot_of_every_kind_of_record_loads_as_it_always_did(landing, work_con, home):
+    (landing / "COMPAS_VERDZAKEN_20220331.DAT").write_bytes(_compas_medley())
+    report = ingest_landing(
+        work_con,
+        landing,
+        run_id="medley",
+        scratch=home / "scratch",
+        quarantine_dir=home / "quarantine",
+        progress=lambda line: None,
+        pseudonym_key=b"k" * 32,
+    )
+    assert report.loaded == ["COMPAS_VERDZAKEN_20220331.DAT"]
+    counts = "select rows_declared, rows_loaded, rows_quarantined from meta.file_ledger"
+    assert rows(work_con, counts) == [(600, 172, 428)]
+    assert _compas_medley_digest(work_con) == COMPAS_MEDLEY_DIGEST
