@@ -38,8 +38,9 @@ lint: $(STAMP)
 	cd dbt_project && ../$(BIN)/sqlfluff lint models
 	$(BIN)/mypy flows
 
+BENCH_SCALE ?= 10
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run --scale $(BENCH_SCALE)
 
 clean:
 	rm -rf $(VENV) dwh_home dbt_project/target dbt_project/logs .pytest_cache

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import re
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,12 +21,13 @@ from flows.sources.common import (
     Delivery,
     LoadContext,
     LoadResult,
+    dated_delivery,
     quarantine_rows,
     sql_literal,
 )
 
 SYSTEM = "bvh"
-NAME_PATTERN = re.compile(r"^BVH_(ONDERZOEK|BESLAG|EXECUTIE)_(\d{8})\.csv$")
+NAME_PATTERN = re.compile(r"^BVH_(?P<entity>ONDERZOEK|BESLAG|EXECUTIE)_(\d{8})\.csv$")
 TRAILER_TAG = "#EINDE"
 AMOUNT_PATTERN = r"^-?(\d{1,3}(\.\d{3})+|\d+)(,\d{1,2})?$"
 
@@ -70,14 +70,7 @@ def raw_table(entity: str) -> str:
 
 
 def recognise(path: Path) -> Delivery | None:
-    match = NAME_PATTERN.match(path.name)
-    if not match:
-        return None
-    try:
-        extracted = datetime.strptime(match.group(2), "%Y%m%d").date()
-    except ValueError:
-        return None
-    return Delivery(path=path, system=SYSTEM, entity=match.group(1), delivery_date=extracted)
+    return dated_delivery(path, NAME_PATTERN, SYSTEM)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -23,6 +23,7 @@ from flows.sources.common import (
     Delivery,
     LoadContext,
     LoadResult,
+    load_alone,
     quarantine_rows,
     sql_literal,
 )
@@ -304,12 +305,7 @@ def load_batch(
         finally:
             with contextlib.suppress(duckdb.Error):
                 con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
-    for index in sorted(alone):
-        try:
-            results[index] = load(deliveries[index], ctxs[index])
-        except RejectedFile as rejection:
-            results[index] = rejection
-    return [result for result in results if result is not None]
+    return load_alone(load, alone, deliveries, ctxs, results)
 
 
 def _load_shared(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Protocol
 
@@ -95,3 +97,39 @@ def quarantine_rows(ctx: LoadContext, file_name: str, bad_rows_sql: str) -> int:
     ).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def dated_delivery(
+    path: Path, pattern: re.Pattern[str], system: str, entity: str | None = None
+) -> Delivery | None:
+    """A snapshot or delta named ``..._<JJJJMMDD>...``: its delivery, or None when the name
+    does not match ``pattern`` or its date is not a date. ``pattern``'s last group is the
+    date; a group named ``entity`` (if any) gives the entity."""
+    match = pattern.match(path.name)
+    if not match:
+        return None
+    try:
+        delivered = datetime.strptime(match.group(match.lastindex or 0), "%Y%m%d").date()
+    except ValueError:
+        return None
+    found = match.groupdict().get("entity", entity)
+    return Delivery(path=path, system=system, entity=found, delivery_date=delivered)
+
+
+def load_alone(
+    load: Callable[[Delivery, LoadContext], LoadResult],
+    indexes: list[int],
+    deliveries: Sequence[Delivery],
+    ctxs: Sequence[LoadContext],
+    results: list[LoadResult | Exception | None],
+) -> list[LoadResult | Exception]:
+    """Read the batch's files at ``indexes`` one by one (``load``), fill in their results
+    and return every result of the batch in batch order."""
+    from flows.errors import RejectedFile
+
+    for index in sorted(indexes):
+        try:
+            results[index] = load(deliveries[index], ctxs[index])
+        except RejectedFile as rejection:
+            results[index] = rejection
+    return [result for result in results if result is not None]

@@ -29,6 +29,7 @@ from flows.sources.common import (
     Delivery,
     LoadContext,
     LoadResult,
+    dated_delivery,
     quarantine_rows,
     sql_literal,
 )
@@ -46,14 +47,7 @@ C1_BYTES = re.compile(rb"[\x80-\x9f]")
 
 
 def recognise(path: Path) -> Delivery | None:
-    match = NAME_PATTERN.match(path.name)
-    if not match:
-        return None
-    try:
-        extracted = datetime.strptime(match.group(1), "%Y%m%d").date()
-    except ValueError:
-        return None
-    return Delivery(path=path, system=SYSTEM, entity=ENTITY, delivery_date=extracted)
+    return dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:

@@ -28,7 +28,6 @@ import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -40,6 +39,8 @@ from flows.sources.common import (
     Delivery,
     LoadContext,
     LoadResult,
+    dated_delivery,
+    load_alone,
     quarantine_rows,
     sql_literal,
 )
@@ -78,14 +79,7 @@ HEADER_LIMIT = 1 << 16  # bytes of the first line that the header check reads at
 
 
 def recognise(path: Path) -> Delivery | None:
-    match = NAME_PATTERN.match(path.name)
-    if not match:
-        return None
-    try:
-        delivered = datetime.strptime(match.group(1), "%Y%m%d").date()
-    except ValueError:
-        return None
-    return Delivery(path=path, system=SYSTEM, entity=ENTITY, delivery_date=delivered)
+    return dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -537,12 +531,7 @@ def load_batch(
             # The rejects table holds unreadable records as delivered: personal data.
             with contextlib.suppress(duckdb.Error):
                 con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
-    for index in sorted(alone):
-        try:
-            results[index] = load(deliveries[index], ctxs[index])
-        except RejectedFile as rejection:
-            results[index] = rejection
-    return [result for result in results if result is not None]
+    return load_alone(load, alone, deliveries, ctxs, results)
 
 
 def _load_shared(
