@@ -90,15 +90,13 @@ def print_status(settings: Settings) -> None:
             from work.meta.file_ledger group by all order by all
             """
         ).show(max_width=200)
-        rejected = con.sql(
-            """
+        rejected = """
             select file_name, reason from work.meta.file_ledger
             where status = 'rejected' order by file_id
-            """
-        )
-        if rejected.fetchone() is not None:
+        """
+        if con.execute(rejected).fetchall():
             print("Rejected files (waiting for a correction):")
-            rejected.show(max_width=200)
+            con.sql(rejected).show(max_width=200)
         if settings.published_db.exists():
             con.execute(
                 f"attach {sql_literal(str(settings.published_db))} as published (read_only)"

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from flows.errors import DwhError
 from flows.settings import Settings, export_environment
@@ -111,7 +112,8 @@ def run_dbt(
     failing: list[tuple[str, int, str | None]] = []
     if result.exception is not None:
         raise TransformFailed(f"dbt {command} could not run: {result.exception}")
-    for node_result in result.result or []:
+    node_results: Any = result.result or []  # a RunExecutionResult for build/run/test
+    for node_result in node_results:
         report.nodes += 1
         status = str(node_result.status)
         name = node_result.node.name

@@ -239,7 +239,11 @@ def test_planted_faults_block_publication_each_named_and_the_published_file_unto
         assert delivery in blocked.stderr, f"{fault} not named in:\n{blocked.stderr}"
     assert "unmapped_code=999999" in blocked.stderr
     assert nights["published_after_faults"] == nights["published_before_faults"]
-    assert "blocked" in nights["status_blocked"].stdout
+    status = nights["status_blocked"].stdout
+    assert "blocked" in status
+    assert "Rejected files (waiting for a correction)" in status
+    rejected = [fault["file"] for fault in faults if fault["system"] == "bvh"]
+    assert rejected and rejected[0] in status
 
 
 def test_once_corrected_the_next_night_publishes_the_ground_truth_again(nights):

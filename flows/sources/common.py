@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import duckdb
 
@@ -121,8 +121,8 @@ def load_alone(
     indexes: list[int],
     deliveries: Sequence[Delivery],
     ctxs: Sequence[LoadContext],
-    results: list[LoadResult | Exception | None],
-) -> list[LoadResult | Exception]:
+    results: list[Any],
+) -> list[Any]:
     """Read the batch's files at ``indexes`` one by one (``load``), fill in their results
     and return every result of the batch in batch order."""
     from flows.errors import RejectedFile
