@@ -92,7 +92,7 @@ def _quarantine_file(delivery: Delivery, file_id: int, reason: str, quarantine_d
 
 
 def _current_entries(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    """``ledger.current_entry`` of every file name, in one query."""
+    """The ledger row in force (not superseded) of every file name, in one query."""
     cursor = con.execute(
         """
         select file_name, file_id, stat_fingerprint, sha256, manifest_sha256, status

@@ -68,21 +68,6 @@ def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LEDGER_DDL)
 
 
-def current_entry(con: duckdb.DuckDBPyConnection, file_name: str) -> dict | None:
-    """The ledger row that is in force for a file name (not superseded), if any."""
-    cursor = con.execute(
-        """
-        select file_id, stat_fingerprint, sha256, manifest_sha256, status
-        from meta.file_ledger
-        where file_name = ? and status <> 'superseded'
-        """,
-        [file_name],
-    )
-    row = cursor.fetchone()
-    if row is None:
-        return None
-    return dict(zip([d[0] for d in cursor.description], row, strict=True))
-
 
 def loaded_twin(con: duckdb.DuckDBPyConnection, sha256: str, source_system: str) -> str | None:
     """Name of a loaded file of the same system with exactly these bytes, if any."""
@@ -99,11 +84,5 @@ def loaded_twin(con: duckdb.DuckDBPyConnection, sha256: str, source_system: str)
 
 def next_arrival_seq(con: duckdb.DuckDBPyConnection) -> int:
     row = con.execute("select coalesce(max(arrival_seq), 0) + 1 from meta.file_ledger").fetchone()
-    assert row is not None
-    return int(row[0])
-
-
-def new_file_id(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("select nextval('meta.file_id_seq')").fetchone()
     assert row is not None
     return int(row[0])
