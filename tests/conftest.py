@@ -10,6 +10,8 @@ import duckdb
 import pytest
 
 from flows.ingest import IngestReport, ingest_landing
+from flows.pseudonym import load_or_create_key
+from flows.settings import Settings
 
 DATA = Path(__file__).parent / "data"
 
@@ -56,8 +58,14 @@ def work_con(home: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @pytest.fixture
+def key(home: Path) -> bytes:
+    """The pseudonym key of this DWH_HOME, created as the nightly run creates it."""
+    return load_or_create_key(Settings().pseudonym_key)
+
+
+@pytest.fixture
 def ingest(
-    work_con: duckdb.DuckDBPyConnection, landing: Path, home: Path
+    work_con: duckdb.DuckDBPyConnection, landing: Path, home: Path, key: bytes
 ) -> Callable[[], IngestReport]:
     runs = iter(range(1, 1000))
 
@@ -69,6 +77,7 @@ def ingest(
             scratch=home / "scratch",
             quarantine_dir=home / "quarantine",
             progress=lambda line: None,
+            pseudonym_key=key,
         )
 
     return _ingest

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from flows.ingest import IngestReport, ingest_landing
-from flows.pseudonym import PseudonymKeyError, load_or_create_key
-from flows.settings import Settings
+from flows.ingest import ingest_landing
+from flows.pseudonym import PseudonymKeyError
 
 from conftest import DATA, rows
 
@@ -39,39 +36,12 @@ def pseudonym(key: bytes, identity: str) -> str:
     return hmac.new(key, identity.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-@pytest.fixture
-def key(home: Path) -> bytes:
-    return load_or_create_key(Settings().pseudonym_key)
-
-
-@pytest.fixture
-def ingest_om(
-    work_con: duckdb.DuckDBPyConnection, landing: Path, home: Path, key: bytes
-) -> Callable[[], IngestReport]:
-    runs = iter(range(1, 1000))
-
-    def _ingest() -> IngestReport:
-        return ingest_landing(
-            work_con,
-            landing,
-            run_id=f"test-run-{next(runs)}",
-            scratch=home / "scratch",
-            quarantine_dir=home / "quarantine",
-            progress=lambda line: None,
-            pseudonym_key=key,
-        )
-
-    return _ingest
-
-
 # --- COMPAS -------------------------------------------------------------------------------
 
 
-def test_compas_snapshot_loads_every_record_between_header_and_trailer(
-    deliver, ingest_om, work_con
-):
+def test_compas_snapshot_loads_every_record_between_header_and_trailer(deliver, ingest, work_con):
     deliver("compas/compas_valid.DAT", COMPAS_VALID)
-    report = ingest_om()
+    report = ingest()
     assert report.loaded == [COMPAS_VALID]
     assert ledger(work_con)[COMPAS_VALID][:4] == ("loaded", 4, 4, 0)
     loaded = rows(
@@ -96,10 +66,10 @@ def test_compas_snapshot_loads_every_record_between_header_and_trailer(
 
 
 def test_compas_latin1_accents_and_blank_bsn_reach_the_pseudonym_intact(
-    deliver, ingest_om, work_con, key
+    deliver, ingest, work_con, key
 ):
     deliver("compas/compas_valid.DAT", COMPAS_VALID)
-    ingest_om()
+    ingest()
     pseudonyms = rows(
         work_con,
         """
@@ -118,10 +88,10 @@ def test_compas_latin1_accents_and_blank_bsn_reach_the_pseudonym_intact(
 
 
 def test_unreadable_compas_records_are_quarantined_alone_with_line_column_and_reason(
-    deliver, ingest_om, work_con
+    deliver, ingest, work_con
 ):
     deliver("compas/compas_bad_rows.DAT", "COMPAS_VERDZAKEN_20220228.DAT")
-    ingest_om()
+    ingest()
     status, declared, loaded, quarantined, _ = ledger(work_con)["COMPAS_VERDZAKEN_20220228.DAT"]
     assert (status, declared, loaded, quarantined) == ("loaded", 6, 2, 4)
     assert declared == loaded + quarantined
@@ -145,10 +115,10 @@ def test_unreadable_compas_records_are_quarantined_alone_with_line_column_and_re
 
 
 def test_quarantined_compas_records_keep_their_layout_with_personal_fields_masked(
-    deliver, ingest_om, work_con
+    deliver, ingest, work_con
 ):
     deliver("compas/compas_bad_rows.DAT", "COMPAS_VERDZAKEN_20220228.DAT")
-    ingest_om()
+    ingest()
     records = dict(rows(work_con, "select line_number, raw_record from meta.quarantined_rows"))
     assert records[6] == "116/100001-21" + "*" * 57 + "20210315PL09273F01DAG20210601X"
     # 99 characters: fields may have shifted by one, so one more position each side.
@@ -156,7 +126,7 @@ def test_quarantined_compas_records_keep_their_layout_with_personal_fields_maske
 
 
 def test_broken_compas_files_are_rejected_whole_and_copied_to_quarantine(
-    deliver, ingest_om, work_con, landing, home
+    deliver, ingest, work_con, landing, home
 ):
     cases = {
         "COMPAS_VERDZAKEN_20220301.DAT": (
@@ -185,7 +155,7 @@ def test_broken_compas_files_are_rejected_whole_and_copied_to_quarantine(
     for name, (source, _) in cases.items():
         deliver(f"compas/{source}", name)
     before = {path.name: path.read_bytes() for path in landing.iterdir()}
-    report = ingest_om()
+    report = ingest()
     assert report.loaded == []
     entries = ledger(work_con)
     for name, (_, expected) in cases.items():
@@ -219,10 +189,10 @@ def test_a_compas_file_without_a_pseudonym_key_is_refused_and_nothing_is_stored(
 # --- GPS ----------------------------------------------------------------------------------
 
 
-def test_gps_delta_with_bom_quotes_and_offsets_loads_every_row(deliver, ingest_om, work_con):
+def test_gps_delta_with_bom_quotes_and_offsets_loads_every_row(deliver, ingest, work_con):
     source = deliver("gps/gps_valid.csv", GPS_VALID)
     assert source.read_bytes().startswith(b"\xef\xbb\xbfzaak_id,")
-    ingest_om()
+    ingest()
     assert ledger(work_con)[GPS_VALID][:4] == ("loaded", 5, 5, 0)
     work_con.execute("set timezone = 'UTC'")
     loaded = rows(
@@ -255,19 +225,19 @@ def test_gps_delta_with_bom_quotes_and_offsets_loads_every_row(deliver, ingest_o
 
 
 def test_gps_quoted_surname_with_comma_and_doubled_quote_is_read_whole(
-    deliver, ingest_om, work_con, key
+    deliver, ingest, work_con, key
 ):
     deliver("gps/gps_valid.csv", GPS_VALID)
-    ingest_om()
+    ingest()
     assert rows(
         work_con,
         "select distinct person_pseudonym from raw.gps_verdachtezaken where zaak_id = 2003",
     ) == [(pseudonym(key, 'gbn:1988-09-09:bakker, "jr"'),)]
 
 
-def test_gps_offsets_are_compared_as_instants(deliver, ingest_om, work_con):
+def test_gps_offsets_are_compared_as_instants(deliver, ingest, work_con):
     deliver("gps/gps_valid.csv", GPS_VALID)
-    ingest_om()
+    ingest()
     # 08:00+02:00 and 06:00+00:00 are one instant: a tie, which the later line decides.
     assert rows(
         work_con,
@@ -278,10 +248,10 @@ def test_gps_offsets_are_compared_as_instants(deliver, ingest_om, work_con):
     ) == [(1, 5)]
 
 
-def test_gps_file_without_bom_loads_the_same_rows(landing, ingest_om, work_con):
+def test_gps_file_without_bom_loads_the_same_rows(landing, ingest, work_con):
     data = (DATA / "gps" / "gps_valid.csv").read_bytes()
     (landing / GPS_VALID).write_bytes(data.removeprefix(b"\xef\xbb\xbf"))
-    ingest_om()
+    ingest()
     assert ledger(work_con)[GPS_VALID][:4] == ("loaded", 5, 5, 0)
     assert rows(
         work_con, "select zaak_id, _line_number from raw.gps_verdachtezaken order by 2"
@@ -289,10 +259,10 @@ def test_gps_file_without_bom_loads_the_same_rows(landing, ingest_om, work_con):
 
 
 def test_unreadable_gps_rows_are_quarantined_alone_with_line_column_and_reason(
-    deliver, ingest_om, work_con
+    deliver, ingest, work_con
 ):
     deliver("gps/gps_bad_rows.csv", "GPS_VERDACHTEZAKEN_20220422.csv")
-    ingest_om()
+    ingest()
     status, declared, loaded, quarantined, _ = ledger(work_con)["GPS_VERDACHTEZAKEN_20220422.csv"]
     assert (status, declared, loaded, quarantined) == ("loaded", 5, 2, 3)
     assert declared == loaded + quarantined
@@ -330,7 +300,7 @@ def test_unreadable_gps_rows_are_quarantined_alone_with_line_column_and_reason(
     ) == [(2001, 2), (2004, 6)]
 
 
-def test_broken_gps_files_are_rejected_whole(deliver, ingest_om, work_con, home):
+def test_broken_gps_files_are_rejected_whole(deliver, ingest, work_con, home):
     cases = {
         "GPS_VERDACHTEZAKEN_20220501.csv": (
             "gps_wrong_header.csv",
@@ -350,7 +320,7 @@ def test_broken_gps_files_are_rejected_whole(deliver, ingest_om, work_con, home)
     }
     for name, (source, _) in cases.items():
         deliver(f"gps/{source}", name)
-    report = ingest_om()
+    report = ingest()
     assert report.loaded == []
     entries = ledger(work_con)
     for name, (_, expected) in cases.items():
@@ -424,7 +394,7 @@ def _personal_data_in_tables(con: duckdb.DuckDBPyConnection, needles: list[str])
 
 
 def test_no_table_holds_a_bsn_birth_date_or_surname_of_the_test_data(
-    deliver, ingest_om, work_con, key
+    deliver, ingest, work_con, key
 ):
     # The search itself finds what it looks for (in any table, as text of any type).
     work_con.execute("create table scan_control as select date '1988-09-09' as born")
@@ -439,7 +409,7 @@ def test_no_table_holds_a_bsn_birth_date_or_surname_of_the_test_data(
         deliver(f"compas/{source.name}", f"COMPAS_VERDZAKEN_{day}.DAT")
     for number, source in enumerate(sorted((DATA / "gps").iterdir()), start=1):
         deliver(f"gps/{source.name}", f"GPS_VERDACHTEZAKEN_202205{number:02d}.csv")
-    report = ingest_om()
+    report = ingest()
     assert len(report.loaded) == 4 and len(report.rejected) == 8
     assert rows(work_con, "select count(*) from meta.quarantined_rows") == [(7,)]
     tables = rows(work_con, "select count(distinct table_name) from duckdb_columns()")
