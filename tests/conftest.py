@@ -85,3 +85,17 @@ def ingest(
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> list[tuple]:
     return con.execute(sql, list(params)).fetchall()
+
+
+def ledger(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
+    """The ledger rows in force by file name: status, declared, loaded, quarantined, reason."""
+    return {
+        name: (status, declared, loaded, quarantined, reason)
+        for name, status, declared, loaded, quarantined, reason in rows(
+            con,
+            """
+            select file_name, status, rows_declared, rows_loaded, rows_quarantined, reason
+            from meta.file_ledger where status <> 'superseded'
+            """,
+        )
+    }

@@ -6,20 +6,7 @@ import json
 import os
 from decimal import Decimal
 
-from conftest import rows
-
-
-def ledger(con):
-    return {
-        name: (status, declared, loaded, quarantined, reason)
-        for name, status, declared, loaded, quarantined, reason in rows(
-            con,
-            """
-            select file_name, status, rows_declared, rows_loaded, rows_quarantined, reason
-            from meta.file_ledger where status <> 'superseded'
-            """,
-        )
-    }
+from conftest import ledger, rows
 
 
 def test_bvh_snapshot_with_crlf_and_no_final_line_end_loads_every_record(deliver, ingest, work_con):

@@ -13,23 +13,10 @@ import pytest
 from flows.ingest import ingest_landing
 from flows.pseudonym import PseudonymKeyError
 
-from conftest import DATA, rows
+from conftest import DATA, ledger, rows
 
 COMPAS_VALID = "COMPAS_VERDZAKEN_20220131.DAT"
 GPS_VALID = "GPS_VERDACHTEZAKEN_20220421.csv"
-
-
-def ledger(con):
-    return {
-        name: (status, declared, loaded, quarantined, reason)
-        for name, status, declared, loaded, quarantined, reason in rows(
-            con,
-            """
-            select file_name, status, rows_declared, rows_loaded, rows_quarantined, reason
-            from meta.file_ledger where status <> 'superseded'
-            """,
-        )
-    }
 
 
 def pseudonym(key: bytes, identity: str) -> str:
