@@ -68,7 +68,6 @@ def ensure_meta(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(LEDGER_DDL)
 
 
-
 def loaded_twin(con: duckdb.DuckDBPyConnection, sha256: str, source_system: str) -> str | None:
     """Name of a loaded file of the same system with exactly these bytes, if any."""
     row = con.execute(

@@ -17,7 +17,7 @@ import pytest
 from flows import ingest
 from flows.ingest import IngestReport, ingest_landing
 from flows.pseudonym import PseudonymKeyError
-from flows.sources import bvo, gps
+from flows.sources import bvo, compas, gps
 
 from conftest import DATA, rows
 
@@ -637,3 +637,176 @@ def test_bvo_line_numbers_of_a_pass_over_many_files_match_the_files(tmp_path, ca
     )
     assert mismatched == [(0,)]
     assert rows(side.con, "select count(*) from raw.bvo_events") == [(44004,)]
+
+
+# --- COMPAS: many snapshots in one scan ------------------------------------------------------
+
+COMPAS = DATA / "compas"
+
+
+def compas_name(day: str) -> str:
+    return f"COMPAS_VERDZAKEN_2022{day}.DAT"
+
+
+def compas_file(source: str, day: str | None = None) -> bytes:
+    """A COMPAS test file, its header dated ``day`` (2022MMDD) when given."""
+    data = (COMPAS / source).read_bytes()
+    return data if day is None else data[:1] + f"2022{day}".encode() + data[9:]
+
+
+VALID_SNAPSHOT = compas_file("compas_valid.DAT")  # 20220131
+COMPAS_RUN_1 = [
+    (compas_name("0131"), VALID_SNAPSHOT),
+    (compas_name("0228"), compas_file("compas_bad_rows.DAT")),  # records quarantined
+    (compas_name("0301"), compas_file("compas_trailer_count_wrong.DAT")),
+    (compas_name("0302"), compas_file("compas_no_trailer.DAT")),
+    (compas_name("0303"), compas_file("compas_trailer_not_last.DAT")),
+    (compas_name("0306"), compas_file("compas_header_date_wrong.DAT")),  # header says 0305
+    (compas_name("0307"), compas_file("compas_valid.DAT", "0307")),
+    (compas_name("0308"), VALID_SNAPSHOT),  # byte-identical to 0131: a duplicate
+    (compas_name("0309"), compas_file("compas_bad_rows.DAT", "0309")),
+]
+COMPAS_RUN_2 = [
+    (compas_name("0301"), compas_file("compas_valid.DAT", "0301")),  # a rejected file corrected
+    (compas_name("0307"), compas_file("compas_bad_rows.DAT", "0307")),  # a loaded one corrected
+    (compas_name("0310"), compas_file("compas_valid.DAT", "0310")),
+    # A byte DuckDB's latin-1 reader refuses fails the scan: every file is then read alone.
+    (compas_name("0311"), compas_file("compas_c1_byte.DAT", "0311")),
+    (compas_name("0312"), compas_file("compas_bad_rows.DAT", "0312")),
+]
+
+
+class CompasSide(Side):
+    def state(self) -> dict:
+        state = super().state()
+        state["raw"] = rows(
+            self.con,
+            "select * exclude (_run_id) from raw.compas_verdachtezaken "
+            "order by _file_id, _line_number",
+        )
+        return state
+
+
+def compas_ingest(root: Path, *, batch: bool) -> tuple[CompasSide, list]:
+    side = CompasSide(root)
+    reports = []
+    with pytest.MonkeyPatch.context() as patch:
+        if not batch:
+            patch.delattr(compas, "load_batch")
+        for run in (COMPAS_RUN_1, COMPAS_RUN_2):
+            for name, data in run:
+                side.deliver(name, data)
+                if not batch:
+                    reports.append(side.ingest())
+            if batch:
+                reports.append(side.ingest())
+    return side, reports
+
+
+def test_compas_scan_of_many_snapshots_gives_exactly_what_reading_each_alone_gives(
+    tmp_path, monkeypatch
+):
+    seen: dict[str, list] = {"load": [], "load_batch": []}
+    load, load_batch = compas.load, compas.load_batch
+
+    def counting_load(delivery, ctx):
+        seen["load"].append(delivery.name)
+        return load(delivery, ctx)
+
+    def counting_load_batch(deliveries, ctxs):
+        seen["load_batch"].append([delivery.name for delivery in deliveries])
+        return load_batch(deliveries, ctxs)
+
+    monkeypatch.setattr(compas, "load", counting_load)
+    monkeypatch.setattr(compas, "load_batch", counting_load_batch)
+    batch, batch_reports = compas_ingest(tmp_path / "batch", batch=True)
+    passes, alone = list(seen["load_batch"]), list(seen["load"])
+    monkeypatch.setattr(compas, "load", load)
+    reference, reference_reports = compas_ingest(tmp_path / "reference", batch=False)
+
+    expected = reference.state()
+    assert batch.state() == expected
+    assert merged(batch_reports) == merged(reference_reports)
+    assert expected["temp_tables"] == []
+
+    # The scenario covers what it claims (in the reference, read file by file).
+    ledger = {
+        (name, status): reason
+        for name, status, reason in rows(
+            reference.con, "select file_name, status, reason from meta.file_ledger"
+        )
+    }
+    assert {status for _, status in ledger} == {"loaded", "rejected", "duplicate", "superseded"}
+    rejected = dict(merged(reference_reports)[1])
+    assert rejected[compas_name("0301")].startswith("trailer declares 3")
+    assert ledger[(compas_name("0301"), "loaded")].startswith("correction of file_id")
+    assert rejected[compas_name("0302")].startswith("no valid trailer")
+    assert rejected[compas_name("0303")].startswith("trailer found at line 3")
+    assert rejected[compas_name("0306")].startswith("header extraction date 20220305")
+    assert ledger[(compas_name("0307"), "loaded")].startswith("correction of file_id")
+    assert ledger[(compas_name("0308"), "duplicate")] == f"byte-identical to {compas_name('0131')}"
+    assert rejected[compas_name("0311")].startswith("cannot decode as ISO-8859-1")
+    quarantined = rows(
+        reference.con,
+        "select file_name, count(*) from meta.quarantined_rows group by 1 order by 1",
+    )
+    assert [name for name, _ in quarantined] == [
+        compas_name("0228"), compas_name("0307"), compas_name("0309"), compas_name("0312")
+    ]  # fmt: skip
+
+    # Run 1 in two scans (0308 has the bytes of 0131, so a new pass starts there; it is not
+    # read). Run 2's scan fails on the byte of 0311, after which each file is read alone.
+    day = slice(-8, -4)
+    assert [[name[day] for name in names] for names in passes] == [
+        ["0131", "0228", "0301", "0302", "0303", "0306", "0307"],
+        ["0309"],
+        ["0301", "0307", "0310", "0311", "0312"],
+    ]
+    assert [name[day] for name in alone] == ["0301", "0307", "0310", "0311", "0312"]
+
+
+def test_compas_line_numbers_of_a_scan_over_many_snapshots_match_the_files(tmp_path):
+    """DuckDB keeps the order of the files and of the lines in each: check it per record."""
+    side = CompasSide(tmp_path / "large")
+    record = VALID_SNAPSHOT.splitlines()[1]
+    expected = []
+    for number, count in enumerate((7000, 3, 25000, 0, 12000, 1), start=1):
+        day = f"10{number:02d}"
+        records = [
+            b"1" + f"{number:02d}/{line:09d}".encode() + record[13:] for line in range(1, count + 1)
+        ]
+        header = b"0" + f"2022{day}".encode().ljust(99)
+        trailer = b"9" + str(count).rjust(9, "0").encode().ljust(99)
+        side.deliver(compas_name(day), b"\n".join([header, *records, trailer]) + b"\n")
+        expected += [(compas_name(day), line + 1, f"{number:02d}/{line:09d}") for line in
+                     range(1, count + 1)]  # fmt: skip
+    side.con.execute("set threads = 4")
+    report = side.ingest()
+    assert len(report.loaded) == 6 and not report.rejected
+    loaded = rows(
+        side.con,
+        """
+        select file_name, _line_number, parketnummer
+        from raw.compas_verdachtezaken
+        inner join meta.file_ledger on file_id = _file_id
+        order by _file_id, _line_number
+        """,
+    )
+    assert loaded == expected
+
+
+def test_compas_sets_its_own_bound_on_the_bytes_of_a_scan(tmp_path, monkeypatch):
+    passes: list[int] = []
+    load_batch = compas.load_batch
+
+    def counting_load_batch(deliveries, ctxs):
+        passes.append(len(deliveries))
+        return load_batch(deliveries, ctxs)
+
+    monkeypatch.setattr(compas, "load_batch", counting_load_batch)
+    monkeypatch.setattr(compas, "BATCH_BYTES", 2 * len(VALID_SNAPSHOT) + 10)
+    side = CompasSide(tmp_path / "bounded")
+    for day in ("1101", "1102", "1103", "1104", "1105"):
+        side.deliver(compas_name(day), compas_file("compas_valid.DAT", day))
+    assert len(side.ingest().loaded) == 5
+    assert passes == [2, 2, 1]

@@ -133,3 +133,12 @@ def load_alone(
         except RejectedFile as rejection:
             results[index] = rejection
     return [result for result in results if result is not None]
+
+
+def insert_values(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    """Insert rows of Python values into a table: a list per column, unnested side by side."""
+    if rows:
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        con.execute(
+            f"insert into {table} select {', '.join('unnest(?)' for _ in columns)}", columns
+        )

@@ -40,6 +40,7 @@ from flows.sources.common import (
     LoadContext,
     LoadResult,
     dated_delivery,
+    insert_values,
     load_alone,
     quarantine_rows,
     sql_literal,
@@ -607,9 +608,9 @@ def _load_shared(
         )
         """
     )
-    _insert_values(con, "gps_batch_files", accepted)
+    insert_values(con, "gps_batch_files", accepted)
     con.execute("create temp table gps_batch_skips (file_index bigint, line_number bigint)")
-    _insert_values(con, "gps_batch_skips", skips)
+    insert_values(con, "gps_batch_skips", skips)
     # Line numbers as in ``load``: record k of a file lies on data line k, which is line
     # k + 1 unless empty lines came before it.
     con.execute(
@@ -678,12 +679,3 @@ def _load_shared(
             rows_quarantined=int(quarantined.get(file_id, 0)),
         )
     return alone
-
-
-def _insert_values(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
-    """Insert rows of Python values into a table: a list per column, unnested side by side."""
-    if rows:
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        con.execute(
-            f"insert into {table} select {', '.join('unnest(?)' for _ in columns)}", columns
-        )
