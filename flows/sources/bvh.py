@@ -8,7 +8,6 @@ So each file is transcoded whole, streaming, to UTF-8 first (bytes in, bytes out
 
 from __future__ import annotations
 
-import codecs
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -98,28 +97,31 @@ def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
 def transcode_to_utf8(source: Path, target: Path) -> tuple[int, bool]:
     """Stream a cp1252 file to UTF-8; return (number of line ends, ends with a line end).
 
+    cp1252 is one byte per character and equals ASCII below 0x80, so a chunk of ASCII
+    bytes is already UTF-8 and is copied as it is; other chunks are decoded.
     Raises RejectedFile naming the line and byte of the first undecodable byte
     (cp1252 leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined).
     """
-    decoder = codecs.getincrementaldecoder("cp1252")(errors="strict")
     newlines = 0
     offset = 0
     last = b""
-    with source.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
+    with source.open("rb") as src, target.open("wb") as dst:
         while chunk := src.read(CHUNK):
-            try:
-                dst.write(decoder.decode(chunk))
-            except UnicodeDecodeError as exc:
-                bad = offset + exc.start
-                line = newlines + chunk[: exc.start].count(b"\n") + 1
-                raise RejectedFile(
-                    f"cannot decode as Windows-1252: byte 0x{chunk[exc.start]:02X} "
-                    f"at line {line} (byte offset {bad})"
-                ) from exc
+            if chunk.isascii():
+                dst.write(chunk)
+            else:
+                try:
+                    dst.write(chunk.decode("cp1252").encode("utf-8"))
+                except UnicodeDecodeError as exc:
+                    bad = offset + exc.start
+                    line = newlines + chunk[: exc.start].count(b"\n") + 1
+                    raise RejectedFile(
+                        f"cannot decode as Windows-1252: byte 0x{chunk[exc.start]:02X} "
+                        f"at line {line} (byte offset {bad})"
+                    ) from exc
             newlines += chunk.count(b"\n")
             offset += len(chunk)
             last = chunk[-1:]
-        dst.write(decoder.decode(b"", final=True))
     return newlines, last == b"\n"
 
 
@@ -137,6 +139,33 @@ def _parse_amount(text: str) -> Decimal | None:
     if not re.match(AMOUNT_PATTERN, text):
         return None
     return Decimal(text.replace(".", "").replace(",", "."))
+
+
+def _parsed_and_checks(columns: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """SQL: each field typed (select items), and the problem branches of a case."""
+    parsed_columns = []
+    checks = []
+    for name, kind in columns:
+        if kind == "date":
+            parsed_columns.append(f"try_strptime({name}, '%d-%m-%Y')::date as {name.lower()}")
+            checks.append(
+                f"when {name} is not null and try_strptime({name}, '%d-%m-%Y') is null "
+                f"then '{name}|malformed date (expected DD-MM-JJJJ): ' || {name}"
+            )
+        elif kind == "amount":
+            parsed_columns.append(
+                f"case when regexp_matches({name}, '{AMOUNT_PATTERN}') then "
+                f"replace(replace({name}, '.', ''), ',', '.')::decimal(18,2) end as {name.lower()}"
+            )
+            checks.append(
+                f"when {name} is not null and not regexp_matches({name}, '{AMOUNT_PATTERN}') "
+                f"then '{name}|malformed amount (expected 1.234,56): ' || {name}"
+            )
+        else:
+            parsed_columns.append(f"{name} as {name.lower()}")
+            if kind == "key":
+                checks.append(f"when {name} is null then '{name}|key is empty'")
+    return parsed_columns, checks
 
 
 def load(delivery: Delivery, ctx: LoadContext) -> LoadResult:
@@ -185,18 +214,35 @@ def _load_utf8(
         )
 
     # DuckDB parses; a record it cannot split into the specified fields lands in the
-    # rejects table with its line number. The trailer is one of those (3 fields).
+    # rejects table with its line number. The trailer is one of those (3 fields). The same
+    # statement types and checks every field; the record as delivered is kept only for the
+    # records that are quarantined.
     column_spec = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name, _ in columns) + "}"
+    parsed_columns, checks = _parsed_and_checks(columns)
+    delivered = [f"{name} as delivered_{number}" for number, (name, _) in enumerate(columns)]
+    raw_record = " || ';' || ".join(
+        f"coalesce(delivered_{number}, '')" for number in range(len(columns))
+    )
     con.execute("drop table if exists bvh_rejects; drop table if exists bvh_reject_scans")
     con.execute(
         f"""
-        create or replace temp table bvh_fields as
-        select row_number() over () as record_index, *
-        from read_csv(
-            {sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"', header = true,
-            auto_detect = false, columns = {column_spec}, store_rejects = true,
-            rejects_table = 'bvh_rejects', rejects_scan = 'bvh_reject_scans'
-        )
+        create or replace temp table bvh_checked as
+        select
+            * exclude ({", ".join(f"delivered_{number}" for number in range(len(columns)))}),
+            case when problem is not null then {raw_record} end as raw_record
+        from (
+            select
+                row_number() over () as record_index,
+                {", ".join(parsed_columns)},
+                case {" ".join(checks)} end as problem,
+                {", ".join(delivered)}
+            from read_csv(
+                {sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"',
+                header = true, auto_detect = false, columns = {column_spec},
+                store_rejects = true, rejects_table = 'bvh_rejects',
+                rejects_scan = 'bvh_reject_scans'
+            )
+        ) as records
         """
     )
     misplaced = con.execute(
@@ -210,56 +256,31 @@ def _load_utf8(
         raise RejectedFile(f"trailer found at line {misplaced[0]}, it must be the last line")
 
     # Line numbers of readable records: the data lines that DuckDB did not reject, in order.
-    con.execute(
-        f"""
-        create or replace temp table bvh_lines as
-        with data_lines as (
-            select line_number from range(2, {total_lines}) as t(line_number)
-        ),
-        rejected as (
-            select distinct line as line_number from bvh_rejects where line < {total_lines}
+    # Without rejects other than the trailer, record k is on line k + 1.
+    rejected_lines = con.execute(
+        f"select count(distinct line) from bvh_rejects where line < {total_lines}"
+    ).fetchone()
+    if rejected_lines and rejected_lines[0]:
+        con.execute(
+            f"""
+            create or replace temp table bvh_lines as
+            with data_lines as (
+                select line_number from range(2, {total_lines}) as t(line_number)
+            ),
+            rejected as (
+                select distinct line as line_number from bvh_rejects where line < {total_lines}
+            )
+            select line_number, row_number() over (order by line_number) as record_index
+            from data_lines
+            anti join rejected using (line_number)
+            """
         )
-        select line_number, row_number() over (order by line_number) as record_index
-        from data_lines
-        anti join rejected using (line_number)
-        """
-    )
-
-    parsed_columns = []
-    checks = []
-    for name, kind in columns:
-        if kind == "date":
-            parsed_columns.append(f"try_strptime({name}, '%d-%m-%Y')::date as {name.lower()}")
-            checks.append(
-                f"when {name} is not null and try_strptime({name}, '%d-%m-%Y') is null "
-                f"then '{name}|malformed date (expected DD-MM-JJJJ): ' || {name}"
-            )
-        elif kind == "amount":
-            parsed_columns.append(
-                f"case when regexp_matches({name}, '{AMOUNT_PATTERN}') then "
-                f"replace(replace({name}, '.', ''), ',', '.')::decimal(18,2) end as {name.lower()}"
-            )
-            checks.append(
-                f"when {name} is not null and not regexp_matches({name}, '{AMOUNT_PATTERN}') "
-                f"then '{name}|malformed amount (expected 1.234,56): ' || {name}"
-            )
-        else:
-            parsed_columns.append(f"{name} as {name.lower()}")
-            if kind == "key":
-                checks.append(f"when {name} is null then '{name}|key is empty'")
-    raw_record = " || ';' || ".join(f"coalesce({name}, '')" for name, _ in columns)
-    con.execute(
-        f"""
-        create or replace temp table bvh_checked as
-        select
-            bvh_lines.line_number,
-            {", ".join(parsed_columns)},
-            case {" ".join(checks)} end as problem,
-            {raw_record} as raw_record
-        from bvh_fields
-        inner join bvh_lines using (record_index)
-        """
-    )
+        checked = """(
+            select bvh_lines.line_number, bvh_checked.*
+            from bvh_checked inner join bvh_lines using (record_index)
+        ) as checked"""
+    else:
+        checked = "(select record_index + 1 as line_number, * from bvh_checked) as checked"
 
     quarantined = quarantine_rows(
         ctx,
@@ -281,7 +302,7 @@ def _load_utf8(
             split_part(problem, '|', 1) as column_name,
             split_part(problem, '|', 2) as reason,
             raw_record
-        from bvh_checked where problem is not null
+        from {checked} where problem is not null
         """,
     )
 
@@ -305,8 +326,7 @@ def _load_utf8(
         f"""
         insert into {raw_table(entity)}
         select {names}, ?, ?, line_number, ?
-        from bvh_checked where problem is null
-        order by line_number
+        from {checked} where problem is null
         """,
         [delivery.delivery_date, ctx.file_id, ctx.run_id],
     )
