@@ -137,21 +137,20 @@ def name_identity_sql(birth_date: str, surname: str) -> str:
     )
 
 
-def person_identity_sql(bsn: str, birth_date: str, surname: str) -> str:
-    """SQL: the identity message of a person: the valid BSN, else birth date and surname."""
-    return f"""case
-        when {bsn_status_sql(bsn)} = 'valid' then 'bsn:' || trim({bsn})
-        else {name_identity_sql(birth_date, surname)}
-    end"""
-
-
 def pseudonym_columns_sql(bsn: str, birth_date: str, surname: str) -> str:
-    """SQL select items: bsn_status, person_pseudonym and name_pseudonym of one row.
+    """SQL select items: bsn_status, name_pseudonym and person_pseudonym of one row.
 
     ``birth_date`` must be a DATE expression; where it is NULL (unreadable birth date)
-    both pseudonyms are NULL, and such a row is quarantined by its module.
+    ``name_pseudonym`` is NULL, and so is ``person_pseudonym`` unless the BSN is valid; such
+    a row is quarantined by its module. Where the BSN is not valid the person pseudonym is
+    the name pseudonym (the same message), so it is referred to, not computed again (a
+    lateral column alias: the items must stay in this order in one select list, whose FROM
+    has no column named ``bsn_status`` or ``name_pseudonym``).
     """
     return f"""
         {bsn_status_sql(bsn)} as bsn_status,
-        {hmac_sha256_sql(person_identity_sql(bsn, birth_date, surname))} as person_pseudonym,
-        {hmac_sha256_sql(name_identity_sql(birth_date, surname))} as name_pseudonym"""
+        {hmac_sha256_sql(name_identity_sql(birth_date, surname))} as name_pseudonym,
+        case
+            when bsn_status = 'valid' then {hmac_sha256_sql(f"'bsn:' || trim({bsn})")}
+            else name_pseudonym
+        end as person_pseudonym"""
