@@ -123,11 +123,12 @@ def _date_sql(text: str) -> str:
 
 
 def _date_problem(column: str, first: int, *, optional: bool) -> str:
-    """SQL: the problem branch of a case for a ``JJJJMMDD`` field at ``first``."""
+    """SQL: the problem branch of a case for the typed ``JJJJMMDD`` field ``column``,
+    delivered at position ``first``."""
     text = f"substr(line, {first}, 8)"
     blank_ok = f"trim({text}) <> '' and " if optional else ""
     return (
-        f"when {blank_ok}({_date_sql(text)}) is null "
+        f"when {blank_ok}{column} is null "
         f"then '{column}|malformed date (expected JJJJMMDD): ''' || {text} || ''''"
     )
 
@@ -169,7 +170,15 @@ def _checked_sql(files: str) -> str:
                 distinct_lines.line,
                 {length} as record_length,
                 left(distinct_lines.line, 1) as record_type,
-                identities.* exclude (block)
+                nullif(trim(substr(distinct_lines.line, 2, 12)), '') as parketnummer,
+                identities.* exclude (block),
+                {_date_sql("substr(distinct_lines.line, 71, 8)")} as instroomdatum,
+                nullif(trim(substr(distinct_lines.line, 79, 4)), '') as aanleverende_instantie,
+                nullif(trim(substr(distinct_lines.line, 83, 6)), '') as feitcode,
+                nullif(trim(substr(distinct_lines.line, 89, 3)), '') as afdoening,
+                {_date_sql("substr(distinct_lines.line, 92, 8)")} as afdoeningsdatum,
+                case substr(distinct_lines.line, 100, 1) when 'J' then true when 'N' then false
+                end as vervallen
             from distinct_lines inner join identities on {block} = identities.block
         ),
         checked as (
@@ -180,34 +189,19 @@ def _checked_sql(files: str) -> str:
                         || record_length || ' characters, expected {RECORD_LENGTH}'
                     when record_type <> '1' then '(record)|unknown record type '''
                         || record_type || ''' (expected 1)'
-                    when nullif(trim(substr(line, 2, 12)), '') is null
-                        then 'parketnummer|key is empty'
+                    when parketnummer is null then 'parketnummer|key is empty'
                     when not birth_date_readable then 'geboortedatum|malformed date (expected '
                         || 'JJJJMMDD; the value is personal data and not shown)'
                     {_date_problem("instroomdatum", 71, optional=False)}
                     {_date_problem("afdoeningsdatum", 92, optional=True)}
-                    when substr(line, 100, 1) not in ('J', 'N')
+                    when vervallen is null
                         then 'vervallen|expected J or N, got ''' || substr(line, 100, 1) || ''''
                 end as problem
             from fields
         ),
         parsed as (
             select
-                line,
-                record_length,
-                record_type,
-                nullif(trim(substr(line, 2, 12)), '') as parketnummer,
-                person_pseudonym,
-                name_pseudonym,
-                bsn_status,
-                {_date_sql("substr(line, 71, 8)")} as instroomdatum,
-                nullif(trim(substr(line, 79, 4)), '') as aanleverende_instantie,
-                nullif(trim(substr(line, 83, 6)), '') as feitcode,
-                nullif(trim(substr(line, 89, 3)), '') as afdoening,
-                {_date_sql("substr(line, 92, 8)")} as afdoeningsdatum,
-                case substr(line, 100, 1) when 'J' then true when 'N' then false end
-                    as vervallen,
-                problem,
+                * exclude (birth_date_readable),
                 case when problem is not null then {masked} end as raw_record
             from checked
         )
