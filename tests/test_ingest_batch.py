@@ -479,6 +479,8 @@ BVO_RUN_2 = [
     # The bytes the correction of 0711 replaced: no duplicate. Then a duplicate of run 1.
     delivered("0807", 13, BAD_LINE),
     delivered("0808", 14, FIRST),
+    # CR LF line ends: DuckDB's line reader counts the lines as the manifest does.
+    delivered("0809", 15, bvo_events(EVENTS[1].replace(b"\n", b"\r\n"), EVENTS[2])),
 ]
 
 
@@ -595,9 +597,10 @@ def test_bvo_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, monke
         bvo_name("0802", 8),
     ) == [(1,), (3,), (5,)]
 
-    # Sound files in passes; the rest read alone by ``load``.
-    # Files of one pass unless the same bytes came earlier in it (0704_2, 0725, 0801); read
-    # alone: a record count that differs from the manifest (0718 in run 1), a CR (0803).
+    # Files of one pass unless the same bytes came earlier in it (0704_2, 0725, 0801). Read
+    # alone by ``load``: a line count that differs from the manifest (0718 in run 1), a
+    # file that is not gzip (0804), and, as the scan of their pass fails on a file DuckDB
+    # cannot decode (0805, not UTF-8), every file of that pass.
     seq = slice(-15, -9)
     assert [[int(name[seq]) for name in names] for names in passes] == [
         [1],
@@ -606,9 +609,9 @@ def test_bvo_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, monke
         [7],
         [6, 8, 9, 10, 11, 12],
         [3, 4, 5, 6, 12],
-        [13],
+        [13, 15],
     ]
-    assert [int(name[seq]) for name in alone] == [4, 9]
+    assert [int(name[seq]) for name in alone] == [4, 6, 8, 9, 10, 11, 12]
 
 
 def test_bvo_line_numbers_of_a_pass_over_many_files_match_the_files(tmp_path, caplog):
@@ -637,6 +640,22 @@ def test_bvo_line_numbers_of_a_pass_over_many_files_match_the_files(tmp_path, ca
     )
     assert mismatched == [(0,)]
     assert rows(side.con, "select count(*) from raw.bvo_events") == [(44004,)]
+
+
+def test_bvo_pass_without_insertion_order_is_not_trusted_and_files_are_read_alone(tmp_path, caplog):
+    """The pass numbers lines by the order DuckDB keeps; where it may not keep it, the
+    files are read one by one, with the same outcome."""
+    side = BvoSide(tmp_path / "unordered")
+    for name, data, manifest in BVO_RUN_1[:3]:
+        side.deliver_bvo(name, data, manifest)
+    side.con.execute("set preserve_insertion_order = false")
+    report = side.ingest()
+    assert "reading them one by one" in caplog.text
+    reference = BvoSide(tmp_path / "reference")
+    for name, data, manifest in BVO_RUN_1[:3]:
+        reference.deliver_bvo(name, data, manifest)
+    assert merged([report]) == merged([reference.ingest()])
+    assert side.state()["raw"] == reference.state()["raw"]
 
 
 # --- COMPAS: many snapshots in one scan ------------------------------------------------------

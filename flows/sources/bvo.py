@@ -8,10 +8,8 @@ is missing or disagrees with it (name, record count, sha256) is rejected whole.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 import re
-import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +21,7 @@ from flows.sources.common import (
     Delivery,
     LoadContext,
     LoadResult,
+    insert_values,
     load_alone,
     quarantine_rows,
     sql_literal,
@@ -122,8 +121,16 @@ def _checked_sql(lines: str) -> str:
     ops = ", ".join(f"'{op}'" for op in OPS)
     entities = ", ".join(f"'{entity}'" for entity in ENTITIES)
     return f"""
-        with parsed as (
-            select *, try(json(line)) as event from {lines}
+        with extracted as (
+            select
+                *,
+                coalesce(json_valid(line), false) as is_json,
+                -- One extraction of the six texts and one of data, from the line as read.
+                case when is_json then json_extract_string(
+                    line, ['event_id', 'event_time', 'op', 'entity', 'id', 'version']
+                ) end as texts,
+                case when is_json then line -> 'data' end as data_value
+            from {lines}
         ),
         fields as (
             select
@@ -136,21 +143,12 @@ def _checked_sql(lines: str) -> str:
                 texts[5] as record_id,
                 try_cast(texts[6] as integer) as version,
                 case when json_type(data_value) = 'OBJECT' then data_value end as data
-            from (
-                -- One extraction of the six texts (``event ->> key`` each parsed the JSON).
-                select
-                    *,
-                    json_extract_string(
-                        event, ['event_id', 'event_time', 'op', 'entity', 'id', 'version']
-                    ) as texts,
-                    event -> 'data' as data_value
-                from parsed
-            ) as extracted
+            from extracted
         )
         select
-            *,
+            * exclude (is_json),
             case
-                when event is null then 'line|not a JSON object'
+                when not is_json then 'line|not a JSON object'
                 when event_id is null then 'event_id|missing'
                 when event_time is null then 'event_time|not a timestamp: '
                     || coalesce(event_time_text, '(missing)')
@@ -225,39 +223,8 @@ def load(delivery: Delivery, ctx: LoadContext) -> LoadResult:
 
 # --- many files in one pass -----------------------------------------------------------------
 
-# Bytes where DuckDB's line reader may end or split a line that Python's count does not (CR,
-# control codes, the chr(31) "delimiter"): a file holding one is read alone, by ``load``.
-LINE_BREAKING = bytes(sorted(set(range(0x20)) - {0x09, 0x0A}))
+GZIP_MAGIC = b"\x1f\x8b"
 BATCH_TABLES = ("bvo_batch_checked", "bvo_batch_files")
-
-
-def _line_count(path: Path) -> int | None:
-    """Lines of a gzip file as DuckDB's line reader counts them; None when only it can tell.
-
-    None for a file that is not sound gzip or UTF-8, that holds a CR or a control code, or
-    that has no lines: ``load`` reads such a file alone and gives its verdict.
-    """
-    try:
-        data = gzip.decompress(path.read_bytes())
-        data.decode("utf-8")
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError):
-        return None
-    if not data or len(data.translate(None, LINE_BREAKING)) != len(data):
-        return None
-    return data.count(b"\n") + (not data.endswith(b"\n"))
-
-
-def _probe(path: Path, declared: int) -> None:
-    """Raise ``load``'s rejection when DuckDB cannot read the file (not gzip, not UTF-8).
-
-    Read in a connection of its own: a DuckDB error in the pass's transaction would abort
-    it, and with it the other files of the pass.
-    """
-    with duckdb.connect() as scratch:
-        try:
-            scratch.execute(_read_lines_sql(path))
-        except duckdb.Error as exc:
-            raise _unreadable(exc, declared) from exc
 
 
 def load_batch(
@@ -266,42 +233,39 @@ def load_batch(
     """Load many BVO files in one pass: per file what ``load`` would return or raise.
 
     Per file first ``load``'s manifest checks (present, names the file, sha256 equal to
-    the ledger's) and its line count, done in Python: a file whose manifest fails is
-    rejected with ``load``'s reason. The files whose lines Python counted and whose count
-    equals the manifest's records are read by one ``read_csv`` over all of them, in the
-    order given; each line carries its file and its place in the scan, which gives its line
-    number in the file, and is checked by the SQL ``load`` uses. Any other file (a count
-    that differs, not gzip, not UTF-8, a CR or control code, no lines) is read alone by
-    ``load``, which gives its verdict.
+    the ledger's): a file whose manifest fails is rejected with ``load``'s reason. A file
+    that does not start as gzip does is read alone by ``load``, which gives its verdict.
+    The others are read by one ``read_csv`` over all of them, in the order given (the
+    reader ``load`` uses, so DuckDB splits and counts each file's lines as it does when
+    reading it alone); each line carries its file and its place in the scan, which gives
+    its line number in the file, and is checked by the SQL ``load`` uses. A file whose
+    count of lines differs from its manifest's records is left out of the pass and read
+    alone by ``load``, which rejects it with the counts.
 
-    Everything runs in the caller's transaction; a DuckDB error is raised, and the caller
-    then reads the files one by one.
+    Everything runs in the caller's transaction; a DuckDB error (a file that is not sound
+    gzip or UTF-8) is raised, and the caller then reads the files one by one.
     """
     if len(deliveries) != len(ctxs):
         raise ValueError("load_batch needs one context per delivery")
     results: list[LoadResult | RejectedFile | None] = [None] * len(deliveries)
-    counts: dict[int, int] = {}
+    declared: dict[int, int] = {}
     alone: list[int] = []
     for index, (delivery, ctx) in enumerate(zip(deliveries, ctxs, strict=True)):
         try:
-            declared = _check_manifest(delivery, ctx)
+            records = _check_manifest(delivery, ctx)
         except RejectedFile as rejection:
             results[index] = rejection
             continue
-        lines = _line_count(delivery.path)
-        if lines is not None and lines == declared:
-            counts[index] = lines
-            continue
-        try:
-            _probe(delivery.path, declared)
-        except RejectedFile as rejection:
-            results[index] = rejection
+        with delivery.path.open("rb") as handle:
+            is_gzip = handle.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+        if is_gzip:
+            declared[index] = records
         else:
             alone.append(index)
-    if counts:
+    if declared:
         con = ctxs[0].con
         try:
-            _load_shared(con, deliveries, ctxs, counts, results)
+            alone += _load_shared(con, deliveries, ctxs, declared, results)
         finally:
             with contextlib.suppress(duckdb.Error):
                 con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
@@ -312,16 +276,23 @@ def _load_shared(
     con: duckdb.DuckDBPyConnection,
     deliveries: Sequence[Delivery],
     ctxs: Sequence[LoadContext],
-    counts: dict[int, int],
+    declared: dict[int, int],
     results: list[LoadResult | RejectedFile | None],
-) -> None:
-    """Read the files of ``counts`` (batch index: lines) in one scan and load them all."""
-    read = list(counts)  # batch indexes in scan order: file_index i is read[i]
+) -> list[int]:
+    """Read the files of ``declared`` (batch index: records) in one scan; load the ones
+    whose lines DuckDB counted as declared. Returns the batch indexes of the others."""
+    read = list(declared)  # batch indexes in scan order: file_index i is read[i]
+    setting = con.execute("select current_setting('preserve_insertion_order')").fetchone()
+    if not (setting and setting[0]):
+        raise RuntimeError("line numbers of a pass need preserve_insertion_order")
     files = "[" + ", ".join(sql_literal(str(deliveries[index].path)) for index in read) + "]"
     con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
-    # Read, parse and check in one statement: the lines are not stored apart.
+    # Read, parse and check in one statement: the lines are not stored apart. DuckDB keeps
+    # the scan's order in the table it creates (preserve_insertion_order), so a row's
+    # ``rowid`` is its place in the scan. Numbering the rows in the scan instead (a window)
+    # would hold the whole statement, JSON parsing included, on one thread.
     scan = f"""(
-        select file_index, row_number() over () as global_index, line
+        select file_index, line
         from read_csv(
             {files}, columns = {{'line': 'VARCHAR'}},
             delim = chr(31), quote = '', escape = '', header = false,
@@ -330,26 +301,33 @@ def _load_shared(
     )"""
     con.execute(
         "create temp table bvo_batch_checked as "
-        f"select * exclude (event) from ({_checked_sql(scan)}) as checked"
+        "select * exclude (line), case when problem is not null then line end as line "
+        f"from ({_checked_sql(scan)}) as checked"
     )
     found = {
         file_index: (lines, first, last)
         for file_index, lines, first, last in con.execute(
             """
-            select file_index, count(*), min(global_index), max(global_index)
+            select file_index, count(*), min(rowid), max(rowid)
             from bvo_batch_checked group by file_index
             """
         ).fetchall()
     }
     accepted = []
+    alone = []
     for file_index, index in enumerate(read):
         lines, first, last = found.get(file_index, (0, 0, -1))
-        if lines != counts[index] or last - first + 1 != lines:
-            # DuckDB counted other lines than Python, or interleaved the files: fail the
-            # pass, the caller reads the files one by one.
-            raise RuntimeError("lines of a read of many BVO files do not match the files")
+        if last - first + 1 != lines:
+            # Line numbers count on the lines of a file being one run of the scan. Should
+            # DuckDB ever interleave files, fail the pass: the caller reads them one by one.
+            raise RuntimeError("lines of one file are not contiguous in a read of many files")
+        if lines != declared[index]:
+            alone.append(index)
+            continue
         ctx = ctxs[index]
         accepted.append((file_index, ctx.file_id, deliveries[index].name, ctx.run_id, first))
+    if not accepted:
+        return alone
     con.execute(
         """
         create temp table bvo_batch_files (
@@ -358,13 +336,10 @@ def _load_shared(
         )
         """
     )
-    columns = [list(column) for column in zip(*accepted, strict=True)]
-    con.execute(
-        f"insert into bvo_batch_files select {', '.join('unnest(?)' for _ in columns)}", columns
-    )
+    insert_values(con, "bvo_batch_files", accepted)
     events = """(
         select files.file_id, files.file_name, files.run_id,
-               checked.global_index - files.first_index + 1 as line_number, checked.*
+               checked.rowid - files.first_index + 1 as line_number, checked.*
         from bvo_batch_checked as checked
         inner join bvo_batch_files as files using (file_index)
     )"""
@@ -374,7 +349,6 @@ def _load_shared(
         select file_id, file_name, line_number, split_part(problem, '|', 1) as column_name,
                split_part(problem, '|', 2) as reason, line as raw_record, run_id
         from {events} as events where problem is not null
-        order by file_id, line_number
         """
     )
     con.execute(
@@ -383,7 +357,6 @@ def _load_shared(
         select event_id, event_time, event_time_text, op, entity, record_id, version, data,
                file_id, line_number, run_id
         from {events} as events where problem is null
-        order by file_id, line_number
         """
     )
     tally = {
@@ -397,7 +370,10 @@ def _load_shared(
         ).fetchall()
     }
     for index in read:
+        if index in alone:
+            continue
         loaded, quarantined = tally.get(ctxs[index].file_id, (0, 0))
         results[index] = LoadResult(
-            rows_declared=counts[index], rows_loaded=loaded, rows_quarantined=quarantined
+            rows_declared=declared[index], rows_loaded=loaded, rows_quarantined=quarantined
         )
+    return alone
