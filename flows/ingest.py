@@ -20,7 +20,7 @@ from types import ModuleType
 import duckdb
 
 from flows import ledger
-from flows.errors import RejectedFile
+from flows.errors import DwhError, RejectedFile
 from flows.sources import bvh, bvo, compas, gps
 from flows.sources.common import Delivery, LoadContext, LoadResult, sha256_of
 
@@ -218,6 +218,7 @@ def ingest_landing(
     """
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
+    _require_insertion_order(con)
     ledger.ensure_meta(con)
     for module in SOURCE_MODULES:
         module.ensure_raw_tables(con)
@@ -280,6 +281,18 @@ def ingest_landing(
     if report.unrecognised:
         progress(f"ingest: ignored files with unknown names: {', '.join(report.unrecognised[:5])}")
     return report
+
+
+def _require_insertion_order(con: duckdb.DuckDBPyConnection) -> None:
+    """Line numbers come from the order DuckDB keeps while reading a file (a streaming
+    ``row_number() over ()``, or the ``rowid`` of the table a read creates): refuse a
+    connection that lets DuckDB reorder rows."""
+    setting = con.execute("select current_setting('preserve_insertion_order')").fetchone()
+    if not (setting and setting[0]):
+        raise DwhError(
+            "ingest needs DuckDB's preserve_insertion_order (its default) to give every row "
+            "its line number; this connection has it off: set preserve_insertion_order = true"
+        )
 
 
 def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[int]:

@@ -3,12 +3,17 @@
 DuckDB cannot read cp1252 without an extension that is downloaded at run time, and
 latin-1 rejects the bytes 0x80-0x9F that cp1252 uses for the euro sign and curly quotes.
 So each file is transcoded whole, streaming, to UTF-8 first (bytes in, bytes out); DuckDB's
-``read_csv`` then does all parsing, and SQL checks every field. See docs/decisions/0004.
+``read_csv`` then does all parsing, and SQL checks every field in the same statement. In a
+pass of many snapshots (``load_batch``) a thread transcodes the next file while DuckDB
+reads the current one. See docs/decisions/0004.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
@@ -61,6 +66,10 @@ ENTITIES: dict[str, list[tuple[str, str]]] = {
         ("RESULTAAT", "text"),
     ],
 }
+# Read by ingest: at most this many bytes of snapshots in one pass (one transaction). The
+# files of a pass are read one after the other, so memory does not grow with it.
+BATCH_BYTES = 512 * 1024 * 1024
+WORK_TABLES = ("bvh_checked", "bvh_rejects", "bvh_reject_scans", "bvh_lines")
 SQL_TYPES = {"key": "varchar", "text": "varchar", "date": "date", "amount": "decimal(18,2)"}
 
 
@@ -168,27 +177,77 @@ def _parsed_and_checks(columns: list[tuple[str, str]]) -> tuple[list[str], list[
     return parsed_columns, checks
 
 
+def _utf8_copy(delivery: Delivery, ctx: LoadContext) -> Path:
+    return ctx.scratch / f"{delivery.name}.utf8"
+
+
+def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):  # in an aborted transaction the caller rolls back
+        con.execute("; ".join(f"drop table if exists {name}" for name in WORK_TABLES))
+
+
 def load(delivery: Delivery, ctx: LoadContext) -> LoadResult:
-    assert delivery.entity is not None
-    entity = delivery.entity
-    columns = ENTITIES[entity]
-    con = ctx.con
-    utf8 = ctx.scratch / f"{delivery.name}.utf8"
+    utf8 = _utf8_copy(delivery, ctx)
     try:
-        return _load_utf8(delivery, ctx, entity, columns, utf8, con)
+        return _load_utf8(delivery, ctx, utf8, transcode_to_utf8(delivery.path, utf8), alone=True)
     finally:
         utf8.unlink(missing_ok=True)
+        _drop_work_tables(ctx.con)
+
+
+def load_batch(
+    deliveries: Sequence[Delivery], ctxs: Sequence[LoadContext]
+) -> list[LoadResult | RejectedFile]:
+    """Load many snapshots in the caller's transaction: per file what ``load`` returns or
+    raises. The files are read one after the other as ``load`` reads them; meanwhile a
+    thread transcodes the next one (Python's codec holds the interpreter, DuckDB does not),
+    so transcoding and reading overlap."""
+    if len(deliveries) != len(ctxs):
+        raise ValueError("load_batch needs one context per delivery")
+    copies = [_utf8_copy(delivery, ctx) for delivery, ctx in zip(deliveries, ctxs, strict=True)]
+    results: list[LoadResult | RejectedFile] = []
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bvh-transcode") as pool:
+            transcoded = pool.submit(transcode_to_utf8, deliveries[0].path, copies[0])
+            for number, (delivery, ctx, copy) in enumerate(
+                zip(deliveries, ctxs, copies, strict=True)
+            ):
+                current = transcoded
+                if number + 1 < len(deliveries):  # one file ahead, not more
+                    following = deliveries[number + 1].path
+                    transcoded = pool.submit(transcode_to_utf8, following, copies[number + 1])
+                try:
+                    results.append(_load_utf8(delivery, ctx, copy, current.result(), alone=False))
+                except RejectedFile as rejection:
+                    results.append(rejection)
+                finally:
+                    copy.unlink(missing_ok=True)
+    finally:
+        for copy in copies:
+            copy.unlink(missing_ok=True)
+        _drop_work_tables(ctxs[0].con)
+    return results
 
 
 def _load_utf8(
     delivery: Delivery,
     ctx: LoadContext,
-    entity: str,
-    columns: list[tuple[str, str]],
     utf8: Path,
-    con: duckdb.DuckDBPyConnection,
+    transcoded: tuple[int, bool],
+    *,
+    alone: bool,
 ) -> LoadResult:
-    line_ends, final_newline = transcode_to_utf8(delivery.path, utf8)
+    """Load a snapshot from its UTF-8 copy; ``transcoded``: what transcode_to_utf8 returned.
+
+    A file DuckDB's reader cannot parse at all is rejected when read ``alone``; in a pass
+    the error is raised (it aborts the pass's transaction), and the caller then reads the
+    files one by one.
+    """
+    assert delivery.entity is not None
+    entity = delivery.entity
+    columns = ENTITIES[entity]
+    con = ctx.con
+    line_ends, final_newline = transcoded
     total_lines = line_ends if final_newline else line_ends + 1
 
     with utf8.open(encoding="utf-8", newline="") as handle:
@@ -224,27 +283,34 @@ def _load_utf8(
         f"coalesce(delivered_{number}, '')" for number in range(len(columns))
     )
     con.execute("drop table if exists bvh_rejects; drop table if exists bvh_reject_scans")
-    con.execute(
-        f"""
-        create or replace temp table bvh_checked as
-        select
-            * exclude ({", ".join(f"delivered_{number}" for number in range(len(columns)))}),
-            case when problem is not null then {raw_record} end as raw_record
-        from (
+    try:
+        con.execute(
+            f"""
+            create or replace temp table bvh_checked as
             select
-                row_number() over () as record_index,
-                {", ".join(parsed_columns)},
-                case {" ".join(checks)} end as problem,
-                {", ".join(delivered)}
-            from read_csv(
-                {sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"',
-                header = true, auto_detect = false, columns = {column_spec},
-                store_rejects = true, rejects_table = 'bvh_rejects',
-                rejects_scan = 'bvh_reject_scans'
-            )
-        ) as records
-        """
-    )
+                * exclude ({", ".join(f"delivered_{number}" for number in range(len(columns)))}),
+                case when problem is not null then {raw_record} end as raw_record
+            from (
+                select
+                    {", ".join(parsed_columns)},
+                    case {" ".join(checks)} end as problem,
+                    {", ".join(delivered)}
+                from read_csv(
+                    {sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"',
+                    header = true, auto_detect = false, columns = {column_spec},
+                    store_rejects = true, rejects_table = 'bvh_rejects',
+                    rejects_scan = 'bvh_reject_scans'
+                )
+            ) as records
+            """
+        )
+    except duckdb.Error as exc:
+        if not alone:
+            raise
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RejectedFile(
+            f"cannot read as ';'-separated CSV: {first_line}", rows_declared=declared
+        ) from exc
     misplaced = con.execute(
         f"""
         select min(line) from bvh_rejects
@@ -256,7 +322,16 @@ def _load_utf8(
         raise RejectedFile(f"trailer found at line {misplaced[0]}, it must be the last line")
 
     # Line numbers of readable records: the data lines that DuckDB did not reject, in order.
-    # Without rejects other than the trailer, record k is on line k + 1.
+    # Without rejects other than the trailer, record k is on line k + 1. Record k is row k
+    # of bvh_checked (``rowid`` k - 1): DuckDB keeps the reader's order in the table it
+    # creates (preserve_insertion_order, which ``ingest_landing`` requires), and numbering
+    # the records in the read (a window) would hold the whole statement on one thread.
+    # (A table created in an open transaction numbers its rows from a large offset.)
+    first_row, last_row, records = con.execute(
+        "select coalesce(min(rowid), 0), coalesce(max(rowid), -1), count(*) from bvh_checked"
+    ).fetchone() or (0, -1, 0)
+    if last_row - first_row + 1 != records:
+        raise RuntimeError(f"rows of {delivery.name} are not numbered contiguously")
     rejected_lines = con.execute(
         f"select count(distinct line) from bvh_rejects where line < {total_lines}"
     ).fetchone()
@@ -275,12 +350,13 @@ def _load_utf8(
             anti join rejected using (line_number)
             """
         )
-        checked = """(
+        checked = f"""(
             select bvh_lines.line_number, bvh_checked.*
-            from bvh_checked inner join bvh_lines using (record_index)
+            from bvh_checked
+            inner join bvh_lines on bvh_lines.record_index = bvh_checked.rowid - {first_row} + 1
         ) as checked"""
     else:
-        checked = "(select record_index + 1 as line_number, * from bvh_checked) as checked"
+        checked = f"(select rowid - {first_row} + 2 as line_number, * from bvh_checked) as checked"
 
     quarantined = quarantine_rows(
         ctx,

@@ -282,13 +282,11 @@ def _load_shared(
     """Read the files of ``declared`` (batch index: records) in one scan; load the ones
     whose lines DuckDB counted as declared. Returns the batch indexes of the others."""
     read = list(declared)  # batch indexes in scan order: file_index i is read[i]
-    setting = con.execute("select current_setting('preserve_insertion_order')").fetchone()
-    if not (setting and setting[0]):
-        raise RuntimeError("line numbers of a pass need preserve_insertion_order")
     files = "[" + ", ".join(sql_literal(str(deliveries[index].path)) for index in read) + "]"
     con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
     # Read, parse and check in one statement: the lines are not stored apart. DuckDB keeps
-    # the scan's order in the table it creates (preserve_insertion_order), so a row's
+    # the scan's order in the table it creates (preserve_insertion_order, which
+    # ``ingest_landing`` requires), so a row's
     # ``rowid`` is its place in the scan. Numbering the rows in the scan instead (a window)
     # would hold the whole statement, JSON parsing included, on one thread.
     scan = f"""(
