@@ -5,6 +5,8 @@
 Measures, in one run on this machine:
 - DuckDB's bare reader on the same files per system (one call over all files of a system),
   into a table in memory and into a table in a database file, the best of three reads;
+- COMPAS cut into the raw table's typed columns without checks or pseudonyms, into a
+  database file (what writing the raw rows costs);
 - the whole `dwh run` (fresh work database) in a subprocess: wall time, peak memory, the
   seconds of each stage (meta.run_stages) and, per system, what ingest read per second
   (meta.file_ledger.load_seconds);
@@ -121,6 +123,47 @@ def bare_read(landing: Path, scratch: Path) -> dict[str, dict[str, dict[str, flo
     return results
 
 
+# COMPAS: the same records cut into typed columns (as the raw table holds them), no checks,
+# no pseudonyms, into a database file; then with two 64-hex-digit columns as well (one
+# SHA-256 of the line each, cheaper than the keyed pseudonyms). What writing the raw rows
+# costs before ingest checks or pseudonymises anything.
+COMPAS_TYPED = """
+    nullif(trim(substr(line, 2, 12)), '') as parketnummer, {extra}
+    try_strptime(substr(line, 71, 8), '%Y%m%d')::date as instroomdatum,
+    nullif(trim(substr(line, 79, 4)), '') as aanleverende_instantie,
+    nullif(trim(substr(line, 83, 6)), '') as feitcode,
+    nullif(trim(substr(line, 89, 3)), '') as afdoening,
+    try_strptime(substr(line, 92, 8), '%Y%m%d')::date as afdoeningsdatum,
+    substr(line, 100, 1) = 'J' as vervallen, file_index
+"""
+
+
+def compas_typed_load(landing: Path, scratch: Path) -> dict[str, float]:
+    files = sorted(landing.glob(PATTERNS["compas"][0]))
+    listed = "[" + ", ".join(f"'{path}'" for path in files) + "]"
+    reader = BARE_READERS["compas"].format(files=listed)
+    results = {}
+    scratch.mkdir(parents=True, exist_ok=True)
+    for label, extra in (
+        ("typed_columns", ""),
+        ("typed_columns_and_two_hex_digests", "sha256(line) as p1, sha256(line || 'n') as p2,"),
+    ):
+        database = scratch / "typed.duckdb"
+        database.unlink(missing_ok=True)
+        con = duckdb.connect(str(database))
+        started = time.perf_counter()
+        con.execute(
+            f"create table typed as select {COMPAS_TYPED.format(extra=extra)} from {reader}"
+        )
+        con.execute("checkpoint")
+        results[label] = round(time.perf_counter() - started, 2)
+        con.close()
+        database.unlink(missing_ok=True)
+        print(f"compas typed load into a database file, {label}: {results[label]} s", flush=True)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return results
+
+
 def nightly(home: Path, peildatum: str) -> dict[str, object]:
     for folder in ("work", "published", "quarantine", "validation"):
         shutil.rmtree(home / folder, ignore_errors=True)
@@ -194,6 +237,7 @@ def main() -> None:
         )
         generate_seconds = round(time.perf_counter() - started, 1)
     bare = bare_read(landing, home / "bare-scratch")
+    typed = compas_typed_load(landing, home / "bare-scratch")
     run = nightly(home, args.peildatum)
     ingest = run["ingest_per_system"]
     stages = run["stages"]
@@ -202,6 +246,7 @@ def main() -> None:
         "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
         "demo_generate_seconds": generate_seconds,
         "bare_reader": bare,
+        "compas_typed_load_seconds": typed,
         "nightly_run": run,
         "targets": {
             **{

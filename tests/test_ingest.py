@@ -6,7 +6,7 @@ import json
 import os
 from decimal import Decimal
 
-from conftest import ledger, rows
+from conftest import DATA, ledger, rows
 
 
 def test_bvh_snapshot_with_crlf_and_no_final_line_end_loads_every_record(deliver, ingest, work_con):
@@ -195,3 +195,15 @@ def test_a_corrected_manifest_beside_unchanged_data_is_read_again(
     report = ingest()
     assert report.corrected == [data.name]
     assert ledger(work_con)[data.name][:3] == ("loaded", 1, 1)
+
+
+def test_a_reason_keeps_a_bar_of_the_delivered_value(landing, ingest, work_con):
+    """Checks write ``column|reason``; a ``|`` in the quoted value must not cut the reason."""
+    data = (DATA / "bvh_onderzoek_valid.csv").read_bytes()
+    (landing / "BVH_ONDERZOEK_20220331.csv").write_bytes(
+        data.replace(b";15-11-2018;", b";15|11|2018;")
+    )
+    ingest()
+    assert rows(work_con, "select line_number, column_name, reason from meta.quarantined_rows") == [
+        (3, "STARTDATUM", "malformed date (expected DD-MM-JJJJ): 15|11|2018")
+    ]

@@ -130,6 +130,16 @@ class Side:
         }
 
 
+def ledger_reasons(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str | None]:
+    """The ledger's reason per file name and status."""
+    return {
+        (name, status): reason
+        for name, status, reason in rows(
+            con, "select file_name, status, reason from meta.file_ledger"
+        )
+    }
+
+
 def merged(reports: list[IngestReport]) -> tuple:
     return tuple(
         [entry for report in reports for entry in getattr(report, name)]
@@ -160,11 +170,10 @@ def in_batches(root: Path, runs: list[list[tuple[str, bytes]]]) -> tuple[Side, l
     return side, reports
 
 
-@pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
-    """What the GPS module was asked to read, per entry point."""
+def count_calls(monkeypatch: pytest.MonkeyPatch, module) -> dict[str, list]:
+    """What a source module is asked to read, per entry point (``load``, ``load_batch``)."""
     seen: dict[str, list] = {"load": [], "load_batch": []}
-    load, load_batch = gps.load, gps.load_batch
+    load, load_batch = module.load, module.load_batch
 
     def counting_load(delivery, ctx):
         seen["load"].append(delivery.name)
@@ -174,9 +183,15 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
         seen["load_batch"].append([delivery.name for delivery in deliveries])
         return load_batch(deliveries, ctxs)
 
-    monkeypatch.setattr(gps, "load", counting_load)
-    monkeypatch.setattr(gps, "load_batch", counting_load_batch)
+    monkeypatch.setattr(module, "load", counting_load)
+    monkeypatch.setattr(module, "load_batch", counting_load_batch)
     return seen
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+    """What the GPS module was asked to read, per entry point."""
+    return count_calls(monkeypatch, gps)
 
 
 def test_a_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, calls):
@@ -190,12 +205,7 @@ def test_a_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, calls):
     assert expected["temp_tables"] == []
 
     # The scenario covers what it claims (in the reference, read file by file).
-    ledger = {
-        (name, status): reason
-        for name, status, reason in rows(
-            reference.con, "select file_name, status, reason from meta.file_ledger"
-        )
-    }
+    ledger = ledger_reasons(reference.con)
     statuses = {status for _, status in ledger}
     assert statuses == {"loaded", "rejected", "duplicate", "superseded"}
     assert ledger[(gps_name("0427"), "duplicate")] == f"byte-identical to {gps_name('0421')}"
@@ -535,22 +545,9 @@ def bvo_ingest(root: Path, *, batch: bool) -> tuple[BvoSide, list]:
 
 
 def test_bvo_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, monkeypatch):
-    seen: dict[str, list] = {"load": [], "load_batch": []}
-    load, load_batch = bvo.load, bvo.load_batch
-
-    def counting_load(delivery, ctx):
-        seen["load"].append(delivery.name)
-        return load(delivery, ctx)
-
-    def counting_load_batch(deliveries, ctxs):
-        seen["load_batch"].append([delivery.name for delivery in deliveries])
-        return load_batch(deliveries, ctxs)
-
-    monkeypatch.setattr(bvo, "load", counting_load)
-    monkeypatch.setattr(bvo, "load_batch", counting_load_batch)
+    seen = count_calls(monkeypatch, bvo)
     batch, batch_reports = bvo_ingest(tmp_path / "batch", batch=True)
     passes, alone = list(seen["load_batch"]), list(seen["load"])
-    monkeypatch.setattr(bvo, "load", load)
     reference, reference_reports = bvo_ingest(tmp_path / "reference", batch=False)
 
     expected = reference.state()
@@ -561,12 +558,7 @@ def test_bvo_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, monke
     ).replace(home[1], "<home>")
 
     # The scenario covers what it claims (in the reference, read file by file).
-    ledger = {
-        (name, status): reason
-        for name, status, reason in rows(
-            reference.con, "select file_name, status, reason from meta.file_ledger"
-        )
-    }
+    ledger = ledger_reasons(reference.con)
     assert {status for _, status in ledger} == {"loaded", "rejected", "duplicate", "superseded"}
     assert ledger[(bvo_name("0704", 2), "duplicate")] == f"byte-identical to {bvo_name('0704', 1)}"
     rejected: dict[str, str] = {}
@@ -704,41 +696,40 @@ class CompasSide(Side):
         return state
 
 
-def compas_ingest(root: Path, *, batch: bool) -> tuple[CompasSide, list]:
-    side = CompasSide(root)
+def arrival(module, name: str) -> tuple:
+    delivery = module.recognise(Path(name))
+    assert delivery is not None
+    return delivery.arrival_key
+
+
+def ingest_runs(side: Side, module, runs: tuple, *, batch: bool) -> list[IngestReport]:
+    """Deliver each run's files in arrival order and ingest: once per run (``batch``), or
+    after every file with the module's ``load_batch`` taken away (the reference)."""
     reports = []
     with pytest.MonkeyPatch.context() as patch:
         if not batch:
-            patch.delattr(compas, "load_batch")
-        for run in (COMPAS_RUN_1, COMPAS_RUN_2):
-            for name, data in run:
+            patch.delattr(module, "load_batch")
+        for run in runs:
+            for name, data in sorted(run, key=lambda item: arrival(module, item[0])):
                 side.deliver(name, data)
                 if not batch:
                     reports.append(side.ingest())
             if batch:
                 reports.append(side.ingest())
-    return side, reports
+    return reports
+
+
+def compas_ingest(root: Path, *, batch: bool) -> tuple[CompasSide, list]:
+    side = CompasSide(root)
+    return side, ingest_runs(side, compas, (COMPAS_RUN_1, COMPAS_RUN_2), batch=batch)
 
 
 def test_compas_scan_of_many_snapshots_gives_exactly_what_reading_each_alone_gives(
     tmp_path, monkeypatch
 ):
-    seen: dict[str, list] = {"load": [], "load_batch": []}
-    load, load_batch = compas.load, compas.load_batch
-
-    def counting_load(delivery, ctx):
-        seen["load"].append(delivery.name)
-        return load(delivery, ctx)
-
-    def counting_load_batch(deliveries, ctxs):
-        seen["load_batch"].append([delivery.name for delivery in deliveries])
-        return load_batch(deliveries, ctxs)
-
-    monkeypatch.setattr(compas, "load", counting_load)
-    monkeypatch.setattr(compas, "load_batch", counting_load_batch)
+    seen = count_calls(monkeypatch, compas)
     batch, batch_reports = compas_ingest(tmp_path / "batch", batch=True)
     passes, alone = list(seen["load_batch"]), list(seen["load"])
-    monkeypatch.setattr(compas, "load", load)
     reference, reference_reports = compas_ingest(tmp_path / "reference", batch=False)
 
     expected = reference.state()
@@ -747,12 +738,7 @@ def test_compas_scan_of_many_snapshots_gives_exactly_what_reading_each_alone_giv
     assert expected["temp_tables"] == []
 
     # The scenario covers what it claims (in the reference, read file by file).
-    ledger = {
-        (name, status): reason
-        for name, status, reason in rows(
-            reference.con, "select file_name, status, reason from meta.file_ledger"
-        )
-    }
+    ledger = ledger_reasons(reference.con)
     assert {status for _, status in ledger} == {"loaded", "rejected", "duplicate", "superseded"}
     rejected = dict(merged(reference_reports)[1])
     assert rejected[compas_name("0301")].startswith("trailer declares 3")
@@ -862,12 +848,6 @@ BVH_RUN_2 = [
 ]
 
 
-def bvh_arrival(name: str) -> tuple:
-    delivery = bvh.recognise(Path(name))
-    assert delivery is not None
-    return delivery.arrival_key
-
-
 class BvhSide(Side):
     def state(self) -> dict:
         state = super().state()
@@ -883,31 +863,13 @@ class BvhSide(Side):
 
 def bvh_ingest(root: Path, *, batch: bool) -> tuple[BvhSide, list]:
     side = BvhSide(root)
-    reports = []
-    with pytest.MonkeyPatch.context() as patch:
-        if not batch:
-            patch.delattr(bvh, "load_batch")
-        for run in (BVH_RUN_1, BVH_RUN_2):
-            # In arrival order (the date in the name, then the name), as a run reads them.
-            for name, data in sorted(run, key=lambda item: bvh_arrival(item[0])):
-                side.deliver(name, data)
-                if not batch:
-                    reports.append(side.ingest())
-            if batch:
-                reports.append(side.ingest())
-    return side, reports
+    return side, ingest_runs(side, bvh, (BVH_RUN_1, BVH_RUN_2), batch=batch)
 
 
 def test_bvh_pass_gives_exactly_what_reading_each_snapshot_alone_gives(tmp_path, monkeypatch):
-    passes: list[list[str]] = []
-    load_batch = bvh.load_batch
-
-    def counting_load_batch(deliveries, ctxs):
-        passes.append([delivery.name for delivery in deliveries])
-        return load_batch(deliveries, ctxs)
-
-    monkeypatch.setattr(bvh, "load_batch", counting_load_batch)
+    seen = count_calls(monkeypatch, bvh)
     batch, batch_reports = bvh_ingest(tmp_path / "batch", batch=True)
+    passes = list(seen["load_batch"])
     reference, reference_reports = bvh_ingest(tmp_path / "reference", batch=False)
 
     expected = reference.state()

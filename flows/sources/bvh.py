@@ -22,6 +22,8 @@ import duckdb
 from flows.errors import RejectedFile
 from flows.sources.common import (
     CHUNK,
+    PROBLEM_COLUMN_SQL,
+    PROBLEM_REASON_SQL,
     Delivery,
     LoadContext,
     LoadResult,
@@ -150,31 +152,34 @@ def _parse_amount(text: str) -> Decimal | None:
     return Decimal(text.replace(".", "").replace(",", "."))
 
 
-def _parsed_and_checks(columns: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
-    """SQL: each field typed (select items), and the problem branches of a case."""
-    parsed_columns = []
+def _typed_and_checks(columns: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """SQL: each field typed from the reader's text (select items named as the raw table's
+    columns), and the problem branches of a case over the typed fields and the texts, which
+    a select beside the typed fields names ``delivered_<i>``."""
+    typed = []
     checks = []
-    for name, kind in columns:
+    for number, (name, kind) in enumerate(columns):
+        text, column = f"delivered_{number}", name.lower()
         if kind == "date":
-            parsed_columns.append(f"try_strptime({name}, '%d-%m-%Y')::date as {name.lower()}")
+            typed.append(f"try_strptime({name}, '%d-%m-%Y')::date as {column}")
             checks.append(
-                f"when {name} is not null and try_strptime({name}, '%d-%m-%Y') is null "
-                f"then '{name}|malformed date (expected DD-MM-JJJJ): ' || {name}"
+                f"when {text} is not null and {column} is null "
+                f"then '{name}|malformed date (expected DD-MM-JJJJ): ' || {text}"
             )
         elif kind == "amount":
-            parsed_columns.append(
+            typed.append(
                 f"case when regexp_matches({name}, '{AMOUNT_PATTERN}') then "
-                f"replace(replace({name}, '.', ''), ',', '.')::decimal(18,2) end as {name.lower()}"
+                f"replace(replace({name}, '.', ''), ',', '.')::decimal(18,2) end as {column}"
             )
             checks.append(
-                f"when {name} is not null and not regexp_matches({name}, '{AMOUNT_PATTERN}') "
-                f"then '{name}|malformed amount (expected 1.234,56): ' || {name}"
+                f"when {text} is not null and {column} is null "
+                f"then '{name}|malformed amount (expected 1.234,56): ' || {text}"
             )
         else:
-            parsed_columns.append(f"{name} as {name.lower()}")
+            typed.append(f"{name} as {column}")
             if kind == "key":
-                checks.append(f"when {name} is null then '{name}|key is empty'")
-    return parsed_columns, checks
+                checks.append(f"when {column} is null then '{name}|key is empty'")
+    return typed, checks
 
 
 def _utf8_copy(delivery: Delivery, ctx: LoadContext) -> Path:
@@ -277,7 +282,7 @@ def _load_utf8(
     # statement types and checks every field; the record as delivered is kept only for the
     # records that are quarantined.
     column_spec = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name, _ in columns) + "}"
-    parsed_columns, checks = _parsed_and_checks(columns)
+    typed, checks = _typed_and_checks(columns)
     delivered = [f"{name} as delivered_{number}" for number, (name, _) in enumerate(columns)]
     raw_record = " || ';' || ".join(
         f"coalesce(delivered_{number}, '')" for number in range(len(columns))
@@ -291,16 +296,16 @@ def _load_utf8(
                 * exclude ({", ".join(f"delivered_{number}" for number in range(len(columns)))}),
                 case when problem is not null then {raw_record} end as raw_record
             from (
-                select
-                    {", ".join(parsed_columns)},
-                    case {" ".join(checks)} end as problem,
-                    {", ".join(delivered)}
-                from read_csv(
-                    {sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"',
-                    header = true, auto_detect = false, columns = {column_spec},
-                    store_rejects = true, rejects_table = 'bvh_rejects',
-                    rejects_scan = 'bvh_reject_scans'
-                )
+                select *, case {" ".join(checks)} end as problem
+                from (
+                    select {", ".join(typed)}, {", ".join(delivered)}
+                    from read_csv(
+                        {sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"',
+                        header = true, auto_detect = false, columns = {column_spec},
+                        store_rejects = true, rejects_table = 'bvh_rejects',
+                        rejects_scan = 'bvh_reject_scans'
+                    )
+                ) as typed
             ) as records
             """
         )
@@ -375,8 +380,8 @@ def _load_utf8(
         union all
         select
             line_number,
-            split_part(problem, '|', 1) as column_name,
-            split_part(problem, '|', 2) as reason,
+            {PROBLEM_COLUMN_SQL} as column_name,
+            {PROBLEM_REASON_SQL} as reason,
             raw_record
         from {checked} where problem is not null
         """,

@@ -18,11 +18,14 @@ import duckdb
 
 from flows.errors import RejectedFile
 from flows.sources.common import (
+    PROBLEM_COLUMN_SQL,
+    PROBLEM_REASON_SQL,
     Delivery,
     LoadContext,
     LoadResult,
     insert_values,
     load_alone,
+    quarantine_pass_rows,
     quarantine_rows,
     sql_literal,
 )
@@ -200,9 +203,9 @@ def load(delivery: Delivery, ctx: LoadContext) -> LoadResult:
     quarantined = quarantine_rows(
         ctx,
         delivery.name,
-        """
-        select line_number, split_part(problem, '|', 1) as column_name,
-               split_part(problem, '|', 2) as reason, line as raw_record
+        f"""
+        select line_number, {PROBLEM_COLUMN_SQL} as column_name,
+               {PROBLEM_REASON_SQL} as reason, line as raw_record
         from bvo_checked where problem is not null
         """,
     )
@@ -341,14 +344,7 @@ def _load_shared(
         from bvo_batch_checked as checked
         inner join bvo_batch_files as files using (file_index)
     )"""
-    con.execute(
-        f"""
-        insert into meta.quarantined_rows
-        select file_id, file_name, line_number, split_part(problem, '|', 1) as column_name,
-               split_part(problem, '|', 2) as reason, line as raw_record, run_id
-        from {events} as events where problem is not null
-        """
-    )
+    quarantine_pass_rows(con, events, raw_record="line")
     con.execute(
         f"""
         insert into {RAW_TABLE}

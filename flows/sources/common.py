@@ -82,6 +82,28 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# A check's verdict is ``column|reason``; the reason itself may hold a ``|``.
+PROBLEM_COLUMN_SQL = "split_part(problem, '|', 1)"
+PROBLEM_REASON_SQL = "substr(problem, strpos(problem, '|') + 1)"
+
+
+def quarantine_pass_rows(
+    con: duckdb.DuckDBPyConnection, records_sql: str, raw_record: str = "raw_record"
+) -> None:
+    """Append the records of a pass with a ``problem`` to the quarantine. ``records_sql``
+    gives file_id, file_name, line_number, problem, run_id and ``raw_record``."""
+    con.execute(
+        f"""
+        insert into meta.quarantined_rows
+        select
+            file_id, file_name, line_number, {PROBLEM_COLUMN_SQL} as column_name,
+            {PROBLEM_REASON_SQL} as reason, {raw_record} as raw_record, run_id
+        from ({records_sql}) as records
+        where problem is not null
+        """
+    )
+
+
 def quarantine_rows(ctx: LoadContext, file_name: str, bad_rows_sql: str) -> int:
     """Append rows of a query (line_number, column_name, reason, raw_record) to the quarantine."""
     ctx.con.execute(

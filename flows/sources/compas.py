@@ -44,6 +44,7 @@ from flows.sources.common import (
     LoadResult,
     dated_delivery,
     insert_values,
+    quarantine_pass_rows,
     sql_literal,
 )
 
@@ -414,16 +415,7 @@ def _store(
         where checked.global_index > files.first_index
           and checked.global_index < files.first_index + files.lines - 1
     """
-    con.execute(
-        f"""
-        insert into meta.quarantined_rows
-        select
-            file_id, file_name, line_number, split_part(problem, '|', 1) as column_name,
-            substr(problem, strpos(problem, '|') + 1) as reason, raw_record, run_id
-        from ({records}) as records
-        where problem is not null
-        """
-    )
+    quarantine_pass_rows(con, records)
     con.execute(
         f"""
         insert into {RAW_TABLE}

@@ -36,12 +36,15 @@ from flows.errors import RejectedFile
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
 from flows.sources.common import (
     CHUNK,
+    PROBLEM_COLUMN_SQL,
+    PROBLEM_REASON_SQL,
     Delivery,
     LoadContext,
     LoadResult,
     dated_delivery,
     insert_values,
     load_alone,
+    quarantine_pass_rows,
     quarantine_rows,
     sql_literal,
 )
@@ -399,8 +402,8 @@ def _load_checked(delivery: Delivery, ctx: LoadContext, key: bytes) -> LoadResul
         union all
         select
             line_number,
-            split_part(problem, '|', 1) as column_name,
-            substr(problem, strpos(problem, '|') + 1) as reason,
+            {PROBLEM_COLUMN_SQL} as column_name,
+            {PROBLEM_REASON_SQL} as reason,
             raw_record
         from gps_checked
         inner join gps_record_lines using (record_index)
@@ -639,16 +642,7 @@ def _load_shared(
             on lines.file_index = checked.file_index
             and lines.record_index = checked.global_index - files.first_index + 1
     """
-    con.execute(
-        f"""
-        insert into meta.quarantined_rows
-        select
-            file_id, file_name, line_number, split_part(problem, '|', 1) as column_name,
-            substr(problem, strpos(problem, '|') + 1) as reason, raw_record, run_id
-        from ({records}) as records
-        where problem is not null
-        """
-    )
+    quarantine_pass_rows(con, records)
     con.execute(
         f"""
         insert into {RAW_TABLE}
