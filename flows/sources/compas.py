@@ -56,7 +56,7 @@ RECORD_LENGTH = 100
 PERSONAL_FIRST, PERSONAL_LAST = 14, 70  # bsn, geboortedatum, achternaam
 # Read by ingest: at most this many bytes of snapshots in one scan (the first file always).
 # The more snapshots a scan holds, the fewer times a person's pseudonyms are computed; a
-# scan of 256 MB keeps the process near 1.5 GB.
+# scan of 256 MB keeps the process near 2 GiB (scale 10).
 BATCH_BYTES = 256 * 1024 * 1024
 BATCH_TABLES = ("compas_batch_checked", "compas_batch_files")
 # Four control characters as the "delimiter": no line is ever split into fields.
