@@ -31,7 +31,7 @@ SOURCE_MODULES: tuple[ModuleType, ...] = (bvh, bvo, compas, gps)
 # pass (``load_batch``): bounds memory (a pass of 64 MB of GPS peaks near 1 GB) and the size
 # of a transaction. Fewer, larger passes are faster: DuckDB writes an insert of whole row
 # groups (122,880 rows) straight to the database file, a smaller one first to its WAL. A
-# module may set its own ``BATCH_BYTES`` (COMPAS: large snapshots of the same persons).
+# module may set its own ``BATCH_BYTES`` (COMPAS and BVH: large snapshots).
 BATCH_FILES = 2000
 BATCH_BYTES = 64 * 1024 * 1024
 
@@ -209,12 +209,13 @@ def ingest_landing(
     ``pseudonym_key`` (``flows.pseudonym.load_or_create_key``) is required as soon as a
     file with personal data (COMPAS, GPS) is to be read.
 
-    A source module with ``load_batch`` (GPS, BVO, COMPAS) has its new files read many at a
-    time (up to ``BATCH_FILES`` files and ``BATCH_BYTES`` bytes, or the module's own
-    ``BATCH_BYTES``), each pass in one transaction; the others file by file. Systems do not
-    depend on each other (duplicates and corrections are per system and name), and file ids
-    and arrival sequence numbers are given out in arrival order beforehand, so the outcome
-    is the one of reading every file alone in arrival order.
+    A source module with ``load_batch`` (all four have one) has its new files read many at
+    a time (up to ``BATCH_FILES`` files and ``BATCH_BYTES`` bytes, or the module's own
+    ``BATCH_BYTES``), each pass in one transaction; a module without one, file by file,
+    as are the files of a pass that failed. Systems do not depend on each other
+    (duplicates and corrections are per system and name), and file ids and arrival
+    sequence numbers are given out in arrival order beforehand, so the outcome is the one
+    of reading every file alone in arrival order.
     """
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")

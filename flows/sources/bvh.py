@@ -10,7 +10,6 @@ reads the current one. See docs/decisions/0004.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +27,7 @@ from flows.sources.common import (
     LoadContext,
     LoadResult,
     dated_delivery,
+    drop_tables,
     quarantine_rows,
     sql_literal,
 )
@@ -186,18 +186,13 @@ def _utf8_copy(delivery: Delivery, ctx: LoadContext) -> Path:
     return ctx.scratch / f"{delivery.name}.utf8"
 
 
-def _drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    with contextlib.suppress(duckdb.Error):  # in an aborted transaction the caller rolls back
-        con.execute("; ".join(f"drop table if exists {name}" for name in WORK_TABLES))
-
-
 def load(delivery: Delivery, ctx: LoadContext) -> LoadResult:
     utf8 = _utf8_copy(delivery, ctx)
     try:
         return _load_utf8(delivery, ctx, utf8, transcode_to_utf8(delivery.path, utf8), alone=True)
     finally:
         utf8.unlink(missing_ok=True)
-        _drop_work_tables(ctx.con)
+        drop_tables(ctx.con, WORK_TABLES)
 
 
 def load_batch(
@@ -230,7 +225,7 @@ def load_batch(
     finally:
         for copy in copies:
             copy.unlink(missing_ok=True)
-        _drop_work_tables(ctxs[0].con)
+        drop_tables(ctxs[0].con, WORK_TABLES)
     return results
 
 

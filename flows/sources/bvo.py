@@ -7,7 +7,6 @@ is missing or disagrees with it (name, record count, sha256) is rejected whole.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from flows.sources.common import (
     Delivery,
     LoadContext,
     LoadResult,
+    drop_tables,
     insert_values,
     load_alone,
     quarantine_pass_rows,
@@ -270,8 +270,7 @@ def load_batch(
         try:
             alone += _load_shared(con, deliveries, ctxs, declared, results)
         finally:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
+            drop_tables(con, BATCH_TABLES)
     return load_alone(load, alone, deliveries, ctxs, results)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable, Sequence
@@ -155,6 +156,13 @@ def load_alone(
         except RejectedFile as rejection:
             results[index] = rejection
     return [result for result in results if result is not None]
+
+
+def drop_tables(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> None:
+    """Drop a module's work tables; in an aborted transaction (the caller rolls it back,
+    which drops them too) the error is ignored."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("; ".join(f"drop table if exists {name}" for name in names))
 
 
 def insert_values(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:

@@ -26,7 +26,6 @@ are NULL.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +42,7 @@ from flows.sources.common import (
     LoadContext,
     LoadResult,
     dated_delivery,
+    drop_tables,
     insert_values,
     quarantine_pass_rows,
     sql_literal,
@@ -368,8 +368,7 @@ def _load_scan(
             raise RejectedFile(f"cannot read as ISO-8859-1 text lines: {exc}") from exc
         return _store(con, deliveries, ctxs, _summaries(con))
     finally:
-        with contextlib.suppress(duckdb.Error):
-            con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
+        drop_tables(con, BATCH_TABLES)
 
 
 def _store(

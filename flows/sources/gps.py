@@ -42,6 +42,7 @@ from flows.sources.common import (
     LoadContext,
     LoadResult,
     dated_delivery,
+    drop_tables,
     insert_values,
     load_alone,
     quarantine_pass_rows,
@@ -533,8 +534,7 @@ def load_batch(
             alone += _load_shared(con, deliveries, ctxs, shapes, results)
         finally:
             # The rejects table holds unreadable records as delivered: personal data.
-            with contextlib.suppress(duckdb.Error):
-                con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
+            drop_tables(con, BATCH_TABLES)
     return load_alone(load, alone, deliveries, ctxs, results)
 
 
