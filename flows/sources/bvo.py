@@ -22,9 +22,8 @@ from flows.sources.common import (
     Delivery,
     LoadContext,
     LoadResult,
-    drop_tables,
+    finish_pass,
     insert_values,
-    load_alone,
     quarantine_pass_rows,
     quarantine_rows,
     sql_literal,
@@ -265,13 +264,7 @@ def load_batch(
             declared[index] = records
         else:
             alone.append(index)
-    if declared:
-        con = ctxs[0].con
-        try:
-            alone += _load_shared(con, deliveries, ctxs, declared, results)
-        finally:
-            drop_tables(con, BATCH_TABLES)
-    return load_alone(load, alone, deliveries, ctxs, results)
+    return finish_pass(load, _load_shared, declared, BATCH_TABLES, alone, deliveries, ctxs, results)
 
 
 def _load_shared(

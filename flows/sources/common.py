@@ -139,18 +139,29 @@ def dated_delivery(
     return Delivery(path=path, system=system, entity=found, delivery_date=delivered)
 
 
-def load_alone(
+def finish_pass(
     load: Callable[[Delivery, LoadContext], LoadResult],
-    indexes: list[int],
+    read_shared: Callable[..., list[int]],
+    selected: dict[int, Any],
+    work_tables: Sequence[str],
+    alone: list[int],
     deliveries: Sequence[Delivery],
     ctxs: Sequence[LoadContext],
     results: list[Any],
 ) -> list[Any]:
-    """Read the batch's files at ``indexes`` one by one (``load``), fill in their results
-    and return every result of the batch in batch order."""
+    """The end of a module's ``load_batch``: read the ``selected`` files of the pass in one
+    scan (``read_shared(con, deliveries, ctxs, selected, results)``, which fills in their
+    results and returns the ones it leaves to ``load``), drop the pass's work tables, then
+    read the files left ``alone`` one by one. Returns every result in batch order."""
     from flows.errors import RejectedFile
 
-    for index in sorted(indexes):
+    if selected:
+        con = ctxs[0].con
+        try:
+            alone = alone + read_shared(con, deliveries, ctxs, selected, results)
+        finally:
+            drop_tables(con, work_tables)
+    for index in sorted(alone):
         try:
             results[index] = load(deliveries[index], ctxs[index])
         except RejectedFile as rejection:

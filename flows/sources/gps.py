@@ -42,9 +42,8 @@ from flows.sources.common import (
     LoadContext,
     LoadResult,
     dated_delivery,
-    drop_tables,
+    finish_pass,
     insert_values,
-    load_alone,
     quarantine_pass_rows,
     quarantine_rows,
     sql_literal,
@@ -528,14 +527,9 @@ def load_batch(
             alone.append(index)
         else:
             shapes[index] = shape
-    if shapes:
-        con = ctxs[0].con
-        try:
-            alone += _load_shared(con, deliveries, ctxs, shapes, results)
-        finally:
-            # The rejects table holds unreadable records as delivered: personal data.
-            drop_tables(con, BATCH_TABLES)
-    return load_alone(load, alone, deliveries, ctxs, results)
+    # The pass's rejects table holds unreadable records as delivered: personal data, which
+    # finish_pass drops whatever happens.
+    return finish_pass(load, _load_shared, shapes, BATCH_TABLES, alone, deliveries, ctxs, results)
 
 
 def _load_shared(
