@@ -693,6 +693,16 @@ class CompasSide(Side):
             "select * exclude (_run_id) from raw.compas_verdachtezaken "
             "order by _file_id, _line_number",
         )
+        # A version no delivered line holds (of a rejected file, or of a corrected one).
+        state["versions_without_a_line"] = rows(
+            self.con,
+            """
+            select count(*) from raw.compas_record_versions
+            where record_version_id not in (
+                select record_version_id from raw.compas_snapshot_lines
+            )
+            """,
+        )
         return state
 
 
@@ -736,6 +746,7 @@ def test_compas_scan_of_many_snapshots_gives_exactly_what_reading_each_alone_giv
     assert batch.state() == expected
     assert merged(batch_reports) == merged(reference_reports)
     assert expected["temp_tables"] == []
+    assert expected["versions_without_a_line"] == [(0,)]
 
     # The scenario covers what it claims (in the reference, read file by file).
     ledger = ledger_reasons(reference.con)
@@ -796,6 +807,96 @@ def test_compas_line_numbers_of_a_scan_over_many_snapshots_match_the_files(tmp_p
         """,
     )
     assert loaded == expected
+
+
+def _renumbered(snapshot: bytes, prefix: bytes, trailer_count: int | None = None) -> bytes:
+    """A snapshot whose parketnummers start with ``prefix`` (and whose trailer may lie)."""
+    lines = snapshot.splitlines()
+    records = [b"1" + prefix + line[1 + len(prefix) :] for line in lines[1:-1]]
+    trailer = lines[-1]
+    if trailer_count is not None:
+        trailer = b"9" + str(trailer_count).rjust(9, "0").encode() + trailer[10:]
+    return b"\n".join([lines[0], *records, trailer]) + b"\n"
+
+
+def test_compas_records_of_a_rejected_snapshot_leave_no_version_behind(tmp_path):
+    side = CompasSide(tmp_path / "rejected")
+    side.deliver(compas_name("0131"), VALID_SNAPSHOT)
+    side.deliver(compas_name("0201"), _renumbered(compas_file("compas_valid.DAT", "0201"), b"77"))
+    side.deliver(
+        compas_name("0202"), _renumbered(compas_file("compas_valid.DAT", "0202"), b"88", 99)
+    )
+    report = side.ingest()
+    assert [name for name, _ in report.rejected] == [compas_name("0202")]
+    prefixes = rows(
+        side.con,
+        "select left(parketnummer, 2) as prefix, count(*) from raw.compas_record_versions "
+        "where prefix in ('77', '88') group by prefix",
+    )
+    assert prefixes == [("77", len(VALID_SNAPSHOT.splitlines()) - 2)]
+    assert side.state()["versions_without_a_line"] == [(0,)]
+    # One version per distinct record of the pass: 0131 and 0201 share none.
+    records = len(VALID_SNAPSHOT.splitlines()) - 2
+    assert rows(side.con, "select count(*) from raw.compas_record_versions") == [(2 * records,)]
+    assert rows(side.con, "select count(*) from raw.compas_snapshot_lines") == [(2 * records,)]
+
+
+def test_compas_snapshots_repeating_records_store_each_version_once_per_pass(tmp_path):
+    side = CompasSide(tmp_path / "repeated")
+    for day in ("0131", "0228", "0331"):
+        side.deliver(compas_name(day), compas_file("compas_valid.DAT", day))
+    assert len(side.ingest().loaded) == 3
+    records = len(VALID_SNAPSHOT.splitlines()) - 2
+    assert rows(side.con, "select count(*) from raw.compas_record_versions") == [(records,)]
+    assert rows(side.con, "select count(*) from raw.compas_verdachtezaken") == [(3 * records,)]
+
+
+def test_compas_lines_sharing_a_hash_are_keyed_again_and_load_the_same(tmp_path, monkeypatch):
+    reference, _ = compas_ingest(tmp_path / "reference", batch=True)
+    # A key that gives every line of one record type the same value: the scan must notice
+    # and key its lines by the next one.
+    monkeypatch.setattr(compas, "LINE_KEYS", ("hash(left(line, 1))", "md5_number(line)"))
+    rekeyed, _ = compas_ingest(tmp_path / "rekeyed", batch=True)
+    assert rekeyed.state() == reference.state()
+
+
+def test_compas_fails_loudly_when_no_key_tells_its_lines_apart(tmp_path, monkeypatch):
+    monkeypatch.setattr(compas, "LINE_KEYS", ("hash(left(line, 1))",))
+    side = CompasSide(tmp_path / "no-key")
+    side.deliver(compas_name("0131"), VALID_SNAPSHOT)
+    with pytest.raises(RuntimeError, match="share a key"):
+        side.ingest()
+    assert rows(side.con, "select count(*) from raw.compas_verdachtezaken") == [(0,)]
+
+
+def test_a_compas_table_of_the_former_layout_becomes_versions_and_lines(tmp_path):
+    """A warehouse loaded before the versions keeps its rows, now behind the view."""
+    side = CompasSide(tmp_path / "former")
+    side.deliver(compas_name("0131"), VALID_SNAPSHOT)
+    side.deliver(compas_name("0228"), compas_file("compas_bad_rows.DAT"))
+    side.ingest()
+    before = side.state()
+    side.con.execute(
+        "create table raw.former as select * from raw.compas_verdachtezaken; "
+        "drop view raw.compas_verdachtezaken; "
+        "delete from raw.compas_snapshot_lines; delete from raw.compas_record_versions; "
+        "alter table raw.former rename to compas_verdachtezaken"
+    )
+    compas.ensure_raw_tables(side.con)
+    assert side.state() == before
+    kind = rows(
+        side.con,
+        "select table_type from information_schema.tables "
+        "where table_schema = 'raw' and table_name = 'compas_verdachtezaken'",
+    )
+    assert kind == [("VIEW",)]
+    # And the next delivery loads on top of it.
+    side.deliver(compas_name("0331"), compas_file("compas_valid.DAT", "0331"))
+    assert len(side.ingest().loaded) == 1
+    assert rows(
+        side.con,
+        "select count(*) = count(distinct record_version_id) from raw.compas_record_versions",
+    ) == [(True,)]
 
 
 def test_compas_sets_its_own_bound_on_the_bytes_of_a_scan(tmp_path, monkeypatch):

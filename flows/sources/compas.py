@@ -2,26 +2,38 @@
 
 DuckDB reads the files as lines (one VARCHAR column, no delimiter or quoting,
 ``encoding='latin-1'``), many snapshots in one scan (``load_batch``; ``load`` is a scan of
-one). Each line carries its file (``file_index``) and its place in the scan
-(``global_index``): DuckDB keeps the files and their lines in order, so a line's number in
-its file is its place minus the place of the file's first line, plus one. SQL cuts the
-fields with ``substr``.
+one). SQL cuts the fields with ``substr``.
+
+A snapshot repeats nearly every record of the one before, so the raw layer keeps a
+record's content once per scan: ``raw.compas_record_versions`` holds each distinct record
+line of a scan, typed and pseudonymised, and ``raw.compas_snapshot_lines`` each delivered
+data record as its file, line number and version. The view ``raw.compas_verdachtezaken``
+joins them into one row per delivered record, as the other systems' raw tables have.
+
+A scan reads the files twice, and keeps no line as delivered in a table:
+
+1. ``compas_batch_lines``: per line its file (``file_index``) and a key of its text (a
+   64-bit hash, ``LINE_KEYS``). DuckDB keeps the files and their lines in order, so the
+   table's ``rowid`` is the line's place in the scan, and its number in its file is that
+   place minus the place of the file's first line, plus one.
+2. ``compas_batch_parsed``: every distinct line once, with its key, typed and checked.
+   Should two distinct lines share a key, the scan is keyed again by the next one.
 
 Personal fields (BSN, birth date, surname: positions 14-70) become ``bsn_status`` and
-keyed pseudonyms (flows/pseudonym.py) in that same first statement: once per distinct
-identity block of the scan, not per line (a person is in every snapshot of a scan), then
-joined back to the lines on the block. No table, not even a temporary one, holds them:
-what the statement stores are the typed other fields, the pseudonyms, and, for the lines
-that are not sound data records (header, trailer, the ones quarantined), the line with the
-personal positions masked by ``*``. A record of another length has shifted fields: there
-positions 14-d to 70+d are masked, d the difference from 100.
+keyed pseudonyms (flows/pseudonym.py) in that second statement: once per distinct identity
+block, then joined to the lines on the block. What the statement stores are the typed
+other fields, the pseudonyms, and, for the lines that are not sound data records (header,
+trailer, the ones quarantined), the line with the personal positions masked by ``*``. A
+record of another length has shifted fields: there positions 14-d to 70+d are masked, d
+the difference from 100. The line keys are unkeyed digests of personal data, so they stay
+in the temporary table of the scan; the versions get ids of their own.
 
 Header (``0`` + extraction date) and trailer (``9`` + count, the last line) are checked per
-file from one summary query; a file that fails them is rejected whole. A data record that
-cannot be read (length, record type, a date, ``vervallen``) is quarantined alone; the
-reason never quotes a personal field. ``vervallen`` is stored as a BOOLEAN (``J`` true,
-``N`` false); codes stay as delivered, without their blank padding; blank optional fields
-are NULL.
+file from one summary query; a file that fails them is rejected whole, and no version of
+its lines is stored. A data record that cannot be read (length, record type, a date,
+``vervallen``) is quarantined alone; the reason never quotes a personal field.
+``vervallen`` is stored as a BOOLEAN (``J`` true, ``N`` false); codes stay as delivered,
+without their blank padding; blank optional fields are NULL.
 """
 
 from __future__ import annotations
@@ -51,18 +63,43 @@ from flows.sources.common import (
 SYSTEM = "compas"
 ENTITY = "VERDZAKEN"
 NAME_PATTERN = re.compile(r"^COMPAS_VERDZAKEN_(\d{8})\.DAT$")
+# The raw layer keeps a record's content once per pass in which it occurs (a snapshot
+# repeats nearly every record of the one before), and every delivered data record as a
+# line of a file that holds such a version. The view RAW_TABLE joins them: one row per
+# delivered record with every field and its lineage, as the other systems' raw tables.
+VERSIONS_TABLE = "raw.compas_record_versions"
+LINES_TABLE = "raw.compas_snapshot_lines"
 RAW_TABLE = "raw.compas_verdachtezaken"
 RECORD_LENGTH = 100
 PERSONAL_FIRST, PERSONAL_LAST = 14, 70  # bsn, geboortedatum, achternaam
 # Read by ingest: at most this many bytes of snapshots in one scan (the first file always).
-# The more snapshots a scan holds, the fewer times a person's pseudonyms are computed; a
-# scan of 256 MB keeps the process near 2 GiB (scale 10).
-BATCH_BYTES = 256 * 1024 * 1024
-BATCH_TABLES = ("compas_batch_checked", "compas_batch_files")
+# A scan keeps its distinct lines in memory, not every line: the 36 snapshots of the
+# scale-10 demo (1.36 GB, 1.44M distinct lines) in one scan keep the process near 1.2 GiB.
+BATCH_BYTES = 2 * 1024 * 1024 * 1024
+BATCH_TABLES = ("compas_batch_lines", "compas_batch_parsed", "compas_batch_files")
+# How a line of a scan finds its distinct text: a 64-bit hash of the line, in a temporary
+# table only (an unkeyed digest of personal data is never stored). Should two different
+# lines of a scan share a hash, the scan is keyed again by the next, 128-bit, one.
+LINE_KEYS = ("hash(line)", "md5_number(line)")
 # Four control characters as the "delimiter": no line is ever split into fields.
 NO_DELIMITER = "chr(28) || chr(29) || chr(30) || chr(31)"
 # ISO-8859-1 leaves 0x80-0x9F to control codes; DuckDB's latin-1 reader refuses them.
 C1_BYTES = re.compile(rb"[\x80-\x9f]")
+RECORD_COLUMNS = """
+    parketnummer varchar not null,
+    person_pseudonym varchar not null,
+    name_pseudonym varchar not null,
+    bsn_status varchar not null,
+    instroomdatum date not null,
+    aanleverende_instantie varchar,
+    feitcode varchar,
+    afdoening varchar,
+    afdoeningsdatum date,
+    vervallen boolean not null"""
+FIELDS = (
+    "parketnummer, person_pseudonym, name_pseudonym, bsn_status, instroomdatum, "
+    "aanleverende_instantie, feitcode, afdoening, afdoeningsdatum, vervallen"
+)
 
 
 def recognise(path: Path) -> Delivery | None:
@@ -73,28 +110,81 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     con.execute(
         f"""
-        create table if not exists {RAW_TABLE} (
-            parketnummer varchar not null,
-            person_pseudonym varchar not null,
-            name_pseudonym varchar not null,
-            bsn_status varchar not null,
-            instroomdatum date not null,
-            aanleverende_instantie varchar,
-            feitcode varchar,
-            afdoening varchar,
-            afdoeningsdatum date,
-            vervallen boolean not null,
-            extraction_date date not null,
-            _file_id bigint not null,
-            _line_number bigint not null,
+        create table if not exists {VERSIONS_TABLE} (
+            record_version_id bigint not null,
+            {RECORD_COLUMNS},
             _run_id varchar not null
         )
         """
     )
+    con.execute(
+        f"""
+        create table if not exists {LINES_TABLE} (
+            _file_id bigint not null,
+            _line_number bigint not null,
+            record_version_id bigint not null,
+            extraction_date date not null,
+            _run_id varchar not null
+        )
+        """
+    )
+    kind = con.execute(
+        """
+        select table_type from information_schema.tables
+        where table_schema = 'raw' and table_name = 'compas_verdachtezaken'
+        """
+    ).fetchone()
+    if kind and kind[0] == "BASE TABLE":
+        _move_rows_of_the_former_table(con)
+    con.execute(
+        f"""
+        create view if not exists {RAW_TABLE} as
+        select
+            versions.parketnummer, versions.person_pseudonym, versions.name_pseudonym,
+            versions.bsn_status, versions.instroomdatum, versions.aanleverende_instantie,
+            versions.feitcode, versions.afdoening, versions.afdoeningsdatum,
+            versions.vervallen, lines.extraction_date, lines._file_id, lines._line_number,
+            lines._run_id
+        from {LINES_TABLE} as lines
+        inner join {VERSIONS_TABLE} as versions using (record_version_id)
+        """
+    )
+
+
+def _move_rows_of_the_former_table(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse from before the versions: its table of one row per delivered record
+    becomes a version per row and that row's line, then the view takes its name."""
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"""
+            insert into {VERSIONS_TABLE}
+            select rowid + 1, {FIELDS}, _run_id from {RAW_TABLE}
+            """
+        )
+        con.execute(
+            f"""
+            insert into {LINES_TABLE}
+            select _file_id, _line_number, rowid + 1, extraction_date, _run_id
+            from {RAW_TABLE}
+            """
+        )
+        con.execute(f"drop table {RAW_TABLE}")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
 
 
 def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
-    con.execute(f"delete from {RAW_TABLE} where _file_id = ?", [file_id])
+    """Remove a file's records, and the versions no other file holds."""
+    con.execute(f"delete from {LINES_TABLE} where _file_id = ?", [file_id])
+    con.execute(
+        f"""
+        delete from {VERSIONS_TABLE}
+        where record_version_id not in (select record_version_id from {LINES_TABLE})
+        """
+    )
 
 
 def _locate_c1_byte(path: Path) -> str:
@@ -134,8 +224,35 @@ def _date_problem(column: str, first: int, *, optional: bool) -> str:
     )
 
 
-def _checked_sql(files: str) -> str:
-    """SQL: every line of ``files`` (a list literal) typed, pseudonymised and checked."""
+def _read_sql(files: str) -> str:
+    """SQL: the lines of ``files`` (a list literal), in order, with the index of their file."""
+    return f"""
+        select file_index, coalesce(line, '') as line
+        from read_csv(
+            {files}, columns = {{'line': 'VARCHAR'}},
+            delim = {NO_DELIMITER}, quote = '', escape = '', header = false,
+            auto_detect = false, encoding = 'latin-1', strict_mode = false
+        )
+    """
+
+
+def _lines_sql(files: str, line_key: str) -> str:
+    """SQL: per line of the scan its file and the key of its text; the ``rowid`` of the
+    table it creates is the line's place in the scan."""
+    return f"select file_index, {line_key} as line_key from ({_read_sql(files)}) as scan"
+
+
+def _distinct_sql(files: str, line_key: str) -> str:
+    """SQL: every distinct line of the scan once, with its key."""
+    return f"""
+        select {line_key} as line_key, line
+        from (select distinct line from ({_read_sql(files)}) as scan) as distinct_lines
+    """
+
+
+def _parsed_sql(files: str, line_key: str) -> str:
+    """SQL: every distinct line of the scan once, with its key, typed, pseudonymised and
+    checked."""
     length = "length(line)"
     spread = f"abs({length} - {RECORD_LENGTH})"
     first = f"greatest(2, {PERSONAL_FIRST} - {spread})"
@@ -147,27 +264,17 @@ def _checked_sql(files: str) -> str:
     block = f"substr(line, {PERSONAL_FIRST}, {PERSONAL_LAST - PERSONAL_FIRST + 1})"
     birth = _date_sql("substr(block, 10, 8)")
     return f"""
-        with lines as materialized (
-            select
-                file_index,
-                row_number() over () as global_index,
-                coalesce(line, '') as line
-            from read_csv(
-                {files}, columns = {{'line': 'VARCHAR'}},
-                delim = {NO_DELIMITER}, quote = '', escape = '', header = false,
-                auto_detect = false, encoding = 'latin-1', strict_mode = false
-            )
-        ),
-        distinct_lines as (select distinct line from lines),
+        with compas_batch_distinct as materialized ({_distinct_sql(files, line_key)}),
         identities as (
             select
                 block,
                 {birth} is not null as birth_date_readable,
                 {pseudonym_columns_sql("substr(block, 1, 9)", birth, "substr(block, 18, 40)")}
-            from (select distinct {block} as block from distinct_lines) as blocks
+            from (select distinct {block} as block from compas_batch_distinct) as blocks
         ),
         fields as (
             select
+                distinct_lines.line_key,
                 distinct_lines.line,
                 {length} as record_length,
                 left(distinct_lines.line, 1) as record_type,
@@ -180,7 +287,8 @@ def _checked_sql(files: str) -> str:
                 {_date_sql("substr(distinct_lines.line, 92, 8)")} as afdoeningsdatum,
                 case substr(distinct_lines.line, 100, 1) when 'J' then true when 'N' then false
                 end as vervallen
-            from distinct_lines inner join identities on {block} = identities.block
+            from compas_batch_distinct as distinct_lines
+            inner join identities on {block} = identities.block
         ),
         checked as (
             select
@@ -199,15 +307,11 @@ def _checked_sql(files: str) -> str:
                         then 'vervallen|expected J or N, got ''' || substr(line, 100, 1) || ''''
                 end as problem
             from fields
-        ),
-        parsed as (
-            select
-                * exclude (birth_date_readable),
-                case when problem is not null then {masked} end as raw_record
-            from checked
         )
-        select lines.file_index, lines.global_index, parsed.* exclude (line)
-        from lines inner join parsed using (line)
+        select
+            * exclude (line, birth_date_readable),
+            case when problem is not null then {masked} end as raw_record
+        from checked
     """
 
 
@@ -228,27 +332,41 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
     for row in con.execute(
         """
         with files as (
-            select file_index, count(*) as lines, min(global_index) as first_index,
-                   max(global_index) as last_index
-            from compas_batch_checked group by file_index
+            select
+                file_index, count(*) as lines, min(rowid) as first_index,
+                max(rowid) as last_index, arg_min(line_key, rowid) as first_key,
+                arg_max(line_key, rowid) as last_key
+            from compas_batch_lines group by file_index
+        ),
+        marks as (
+            select lines.file_index, lines.rowid as line_index, marked.record_type
+            from compas_batch_lines as lines
+            inner join (
+                select line_key, record_type from compas_batch_parsed
+                where record_type in ('0', '9')
+            ) as marked using (line_key)
+        ),
+        misplaced as (
+            select
+                files.file_index,
+                min(marks.line_index) filter (
+                    where marks.record_type = '9' and marks.line_index < files.last_index
+                ) as trailer_at,
+                min(marks.line_index) filter (
+                    where marks.record_type = '0' and marks.line_index > files.first_index
+                ) as header_at
+            from marks inner join files using (file_index)
+            group by files.file_index
         )
         select
             files.file_index, files.lines, files.first_index, files.last_index,
-            arg_min(checked.record_type, checked.global_index),
-            arg_min(checked.record_length, checked.global_index),
-            arg_min(substr(checked.raw_record, 2, 8), checked.global_index),
-            arg_max(checked.record_type, checked.global_index),
-            arg_max(checked.record_length, checked.global_index),
-            arg_max(substr(checked.raw_record, 2, 9), checked.global_index),
-            min(checked.global_index) filter (
-                where checked.record_type = '9' and checked.global_index < files.last_index
-            ),
-            min(checked.global_index) filter (
-                where checked.record_type = '0' and checked.global_index > files.first_index
-            )
-        from compas_batch_checked as checked
-        inner join files using (file_index)
-        group by all
+            head.record_type, head.record_length, substr(head.raw_record, 2, 8),
+            tail.record_type, tail.record_length, substr(tail.raw_record, 2, 9),
+            misplaced.trailer_at, misplaced.header_at
+        from files
+        inner join compas_batch_parsed as head on files.first_key = head.line_key
+        inner join compas_batch_parsed as tail on files.last_key = tail.line_key
+        left join misplaced using (file_index)
         """
     ).fetchall():
         file_index, lines, first, last, *ends, trailer_at, header_at = row
@@ -352,20 +470,33 @@ def _load_scan(
     con = ctxs[0].con
     files = "[" + ", ".join(sql_literal(str(delivery.path)) for delivery in deliveries) + "]"
     try:
-        try:
+        for line_key in LINE_KEYS:
+            try:
+                con.execute(
+                    f"create or replace temp table compas_batch_lines as "
+                    f"{_lines_sql(files, line_key)}"
+                )
+            except duckdb.Error as exc:
+                if not alone:
+                    raise
+                if "latin-1" in str(exc):
+                    raise RejectedFile(
+                        f"cannot decode as ISO-8859-1: {_locate_c1_byte(deliveries[0].path)}; "
+                        f"bytes 0x80-0x9F are control codes, not text"
+                    ) from exc
+                raise RejectedFile(f"cannot read as ISO-8859-1 text lines: {exc}") from exc
             con.execute(
-                f"create or replace temp table compas_batch_checked as {_checked_sql(files)}",
+                f"create or replace temp table compas_batch_parsed as "
+                f"{_parsed_sql(files, line_key)}",
                 key_parameters(key),
             )
-        except duckdb.Error as exc:
-            if not alone:
-                raise
-            if "latin-1" in str(exc):
-                raise RejectedFile(
-                    f"cannot decode as ISO-8859-1: {_locate_c1_byte(deliveries[0].path)}; "
-                    f"bytes 0x80-0x9F are control codes, not text"
-                ) from exc
-            raise RejectedFile(f"cannot read as ISO-8859-1 text lines: {exc}") from exc
+            row = con.execute(
+                "select count(*) = count(distinct line_key) from compas_batch_parsed"
+            ).fetchone()
+            if row and row[0]:
+                break  # every distinct line has a key of its own
+        else:
+            raise RuntimeError(f"two different COMPAS lines share a key under {LINE_KEYS}")
         return _store(con, deliveries, ctxs, _summaries(con))
     finally:
         drop_tables(con, BATCH_TABLES)
@@ -404,40 +535,77 @@ def _store(
         """
     )
     insert_values(con, "compas_batch_files", sound)
-    records = """
-        select
-            files.*,
-            checked.global_index - files.first_index + 1 as line_number,
-            checked.* exclude (file_index)
-        from compas_batch_checked as checked
-        inner join compas_batch_files as files using (file_index)
-        where checked.global_index > files.first_index
-          and checked.global_index < files.first_index + files.lines - 1
-    """
-    quarantine_pass_rows(con, records)
-    con.execute(
-        f"""
-        insert into {RAW_TABLE}
-        select parketnummer, person_pseudonym, name_pseudonym, bsn_status, instroomdatum,
-               aanleverende_instantie, feitcode, afdoening, afdoeningsdatum, vervallen,
-               extraction_date, file_id, line_number, run_id
-        from ({records}) as records
-        where problem is null
+
+    def records(parsed_where: str, *columns: str) -> str:
+        """SQL: the data records (not header, not trailer) of the sound files whose
+        distinct line meets ``parsed_where``, with their file's columns."""
+        return f"""
+            select
+                files.*,
+                lines.rowid - files.first_index + 1 as line_number,
+                {", ".join(f"parsed.{column}" for column in columns)}
+            from compas_batch_lines as lines
+            inner join compas_batch_files as files using (file_index)
+            inner join (
+                select rowid as parsed_index, line_key, problem, raw_record
+                from compas_batch_parsed where {parsed_where}
+            ) as parsed using (line_key)
+            where lines.rowid > files.first_index
+              and lines.rowid < files.first_index + files.lines - 1
         """
-    )
-    counts = {
-        file_index: (loaded, quarantined)
-        for file_index, loaded, quarantined in con.execute(
-            f"""
-            select file_index, count(*) filter (where problem is null),
-                   count(*) filter (where problem is not null)
-            from ({records}) as records group by file_index
+
+    quarantine_pass_rows(con, records("problem is not null", "problem", "raw_record"))
+    quarantined = dict(
+        con.execute(
+            """
+            select file_id, count(*) from meta.quarantined_rows
+            where file_id in (select file_id from compas_batch_files) group by file_id
             """
         ).fetchall()
-    }
-    for file_index, *_ in sound:
-        loaded, quarantined = counts.get(file_index, (0, 0))
+    )
+    # Ids for the record versions of this pass: the place of their line in the parsed
+    # table, after every id given out before.
+    (base,) = con.execute(
+        f"""
+        select coalesce(max(record_version_id), 0)
+            - (select coalesce(min(rowid), 0) from compas_batch_parsed) + 1
+        from {VERSIONS_TABLE}
+        """
+    ).fetchone() or (0,)
+    # Only versions a sound file holds: nothing of a rejected file enters a raw table.
+    held = (
+        ""
+        if len(sound) == len(deliveries)
+        else """and line_key in (
+            select line_key from compas_batch_lines
+            where file_index in (select file_index from compas_batch_files)
+        )"""
+    )
+    con.execute(
+        f"""
+        insert into {VERSIONS_TABLE}
+        select
+            {base} + rowid as record_version_id, {FIELDS}, $run_id
+        from compas_batch_parsed
+        where problem is null {held}
+        """,
+        {"run_id": ctxs[0].run_id},
+    )
+    inserted = con.execute(
+        f"""
+        insert into {LINES_TABLE}
+        select file_id, line_number, {base} + parsed_index, extraction_date, run_id
+        from ({records("problem is null", "parsed_index")}) as records
+        """
+    ).fetchone()
+    for file_index, file_id, *_, lines in sound:
         declared = results[file_index]
         assert isinstance(declared, LoadResult)
-        results[file_index] = LoadResult(declared.rows_declared, loaded, quarantined)
+        bad = quarantined.get(file_id, 0)
+        results[file_index] = LoadResult(declared.rows_declared, lines - 2 - bad, bad)
+    loaded = sum(result.rows_loaded for result in results if isinstance(result, LoadResult))
+    if not inserted or inserted[0] != loaded:
+        # Every data record of a sound file is either stored or quarantined; should the
+        # count ever disagree, fail the pass rather than let the ledger say otherwise.
+        raise RuntimeError(f"COMPAS pass stored {inserted} records where {loaded} were expected")
     return results
