@@ -9,9 +9,11 @@ delivery reads one delivery.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +36,8 @@ SOURCE_MODULES: tuple[ModuleType, ...] = (bvh, bvo, compas, gps)
 # module may set its own ``BATCH_BYTES`` (COMPAS and BVH: large snapshots).
 BATCH_FILES = 2000
 BATCH_BYTES = 64 * 1024 * 1024
+# Threads that hash the new files before any is read (sha256 of every file, for duplicates).
+HASH_THREADS = min(4, os.cpu_count() or 1)
 
 
 @dataclass
@@ -147,6 +151,16 @@ class _Pending:
         }
 
 
+def _hash(delivery: Delivery) -> tuple[int, str, str, str | None, float]:
+    """Size, stat fingerprint, sha256 and manifest sha256 of a delivery, and the seconds
+    they took. ``hashlib`` lets go of the interpreter while it hashes, so threads help."""
+    started = time.perf_counter()
+    size, fingerprint = _fingerprint(delivery)
+    sha = sha256_of(delivery.path)
+    manifest_sha = _manifest_sha(delivery)
+    return size, fingerprint, sha, manifest_sha, time.perf_counter() - started
+
+
 def _prepare(
     con: duckdb.DuckDBPyConnection,
     candidates: list[tuple[ModuleType, Delivery, dict | None]],
@@ -160,11 +174,15 @@ def _prepare(
     so that reading them in another order (a system's files in one batch) changes neither.
     """
     pending = []
-    for module, delivery, entry in candidates:
-        started = time.perf_counter()
-        size, fingerprint = _fingerprint(delivery)
-        sha = sha256_of(delivery.path)
-        manifest_sha = _manifest_sha(delivery)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="sha256") as pool:
+        hashed = list(pool.map(_hash, [delivery for _, delivery, _ in candidates]))
+    # The files are hashed side by side: each is charged its share of the time it took.
+    elapsed = time.perf_counter() - started
+    busy = sum(own for *_, own in hashed) or 1.0
+    for (module, delivery, entry), (size, fingerprint, sha, manifest_sha, own) in zip(
+        candidates, hashed, strict=True
+    ):
         if entry is not None and (entry["sha256"], entry["manifest_sha256"]) == (
             sha,
             manifest_sha,
@@ -176,7 +194,7 @@ def _prepare(
             )
             report.unchanged += 1
             continue
-        seconds = time.perf_counter() - started
+        seconds = elapsed * own / busy
         pending.append(
             _Pending(module, delivery, entry, size, fingerprint, sha, manifest_sha, seconds)
         )
