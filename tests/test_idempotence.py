@@ -19,7 +19,9 @@ RAW_TABLES = (
     "raw.bvh_beslag",
     "raw.bvh_executie",
     "raw.bvo_events",
-    "raw.compas_verdachtezaken",
+    "raw.compas_verdachtezaken",  # a view over the next two
+    "raw.compas_record_versions",
+    "raw.compas_snapshot_lines",
     "raw.gps_verdachtezaken",
 )
 
