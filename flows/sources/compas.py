@@ -85,21 +85,20 @@ LINE_KEYS = ("hash(line)", "md5_number(line)")
 NO_DELIMITER = "chr(28) || chr(29) || chr(30) || chr(31)"
 # ISO-8859-1 leaves 0x80-0x9F to control codes; DuckDB's latin-1 reader refuses them.
 C1_BYTES = re.compile(rb"[\x80-\x9f]")
-RECORD_COLUMNS = """
-    parketnummer varchar not null,
-    person_pseudonym varchar not null,
-    name_pseudonym varchar not null,
-    bsn_status varchar not null,
-    instroomdatum date not null,
-    aanleverende_instantie varchar,
-    feitcode varchar,
-    afdoening varchar,
-    afdoeningsdatum date,
-    vervallen boolean not null"""
-FIELDS = (
-    "parketnummer, person_pseudonym, name_pseudonym, bsn_status, instroomdatum, "
-    "aanleverende_instantie, feitcode, afdoening, afdoeningsdatum, vervallen"
+# The fields of a record version, with their types, in the order of the view's columns.
+RECORD_COLUMNS = (
+    ("parketnummer", "varchar not null"),
+    ("person_pseudonym", "varchar not null"),
+    ("name_pseudonym", "varchar not null"),
+    ("bsn_status", "varchar not null"),
+    ("instroomdatum", "date not null"),
+    ("aanleverende_instantie", "varchar"),
+    ("feitcode", "varchar"),
+    ("afdoening", "varchar"),
+    ("afdoeningsdatum", "date"),
+    ("vervallen", "boolean not null"),
 )
+FIELDS = ", ".join(name for name, _ in RECORD_COLUMNS)
 
 
 def recognise(path: Path) -> Delivery | None:
@@ -112,7 +111,7 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         create table if not exists {VERSIONS_TABLE} (
             record_version_id bigint not null,
-            {RECORD_COLUMNS},
+            {", ".join(f"{name} {kind}" for name, kind in RECORD_COLUMNS)},
             _run_id varchar not null
         )
         """
@@ -140,11 +139,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         create view if not exists {RAW_TABLE} as
         select
-            versions.parketnummer, versions.person_pseudonym, versions.name_pseudonym,
-            versions.bsn_status, versions.instroomdatum, versions.aanleverende_instantie,
-            versions.feitcode, versions.afdoening, versions.afdoeningsdatum,
-            versions.vervallen, lines.extraction_date, lines._file_id, lines._line_number,
-            lines._run_id
+            {", ".join(f"versions.{name}" for name, _ in RECORD_COLUMNS)},
+            lines.extraction_date, lines._file_id, lines._line_number, lines._run_id
         from {LINES_TABLE} as lines
         inner join {VERSIONS_TABLE} as versions using (record_version_id)
         """
