@@ -31,6 +31,7 @@ from pathlib import Path
 import duckdb
 
 from flows.ingest import ingest_landing
+from flows.nightly import connect_work_db
 from flows.settings import Settings
 from flows.sources.bvh import transcode_to_utf8
 
@@ -154,15 +155,7 @@ def ingest_alone(landing: Path, scratch: Path) -> dict[str, dict[str, float | No
     best: dict[str, dict[str, float | None]] = {}
     for _ in range(REPEATS):
         shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True)
-        con = duckdb.connect(
-            str(scratch / "ingest.duckdb"),
-            config={
-                "memory_limit": settings.memory_limit,
-                "threads": settings.threads,
-                "temp_directory": str(scratch / "spill"),
-            },
-        )
+        con = connect_work_db(settings)
         ingest_landing(
             con,
             landing,

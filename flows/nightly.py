@@ -32,7 +32,8 @@ def _settings(home: str, landing: str | None) -> Settings:
     return Settings(home=Path(home), landing=Path(landing) if landing else None)
 
 
-def _connect(settings: Settings) -> duckdb.DuckDBPyConnection:
+def connect_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """The work database with the resource limits of the settings (ingest and the gate)."""
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(
         str(settings.work_db),
@@ -49,7 +50,7 @@ def ingest_task(home: str, landing: str | None, run_id: str) -> dict:
     settings = _settings(home, landing)
     logger = get_run_logger()
     key = pseudonym.load_or_create_key(settings.pseudonym_key)
-    con = _connect(settings)
+    con = connect_work_db(settings)
     try:
         report = ingest.ingest_landing(
             con,
@@ -80,7 +81,7 @@ def gate_task(
     home: str, landing: str | None, run_id: str, peildatum: date, failed_tests: list[str]
 ) -> list[str]:
     settings = _settings(home, landing)
-    con = _connect(settings)
+    con = connect_work_db(settings)
     try:
         gate.compare_with_previous_edition(con, settings.published_db, peildatum)
         report = gate.validate_suites(
@@ -116,7 +117,7 @@ def _record_run(
     reason: str | None = None,
     stages: list[tuple[str, datetime, float]] | None = None,
 ) -> None:
-    con = _connect(settings)
+    con = connect_work_db(settings)
     try:
         ledger.ensure_meta(con)
         if outcome is None:
