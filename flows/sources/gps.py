@@ -86,25 +86,32 @@ def recognise(path: Path) -> Delivery | None:
     return dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
 
 
+# The raw table's fields of a record, with their types; its lineage columns follow them.
+RECORD_COLUMNS = (
+    ("zaak_id", "bigint not null"),
+    ("parketnummer", "varchar"),
+    ("compas_parketnummer", "varchar"),
+    ("person_pseudonym", "varchar not null"),
+    ("name_pseudonym", "varchar not null"),
+    ("bsn_status", "varchar not null"),
+    ("instroomdatum", "date not null"),
+    ("aanleverende_instantie", "varchar"),
+    ("wetsartikel", "varchar"),
+    ("afdoening", "varchar"),
+    ("afdoeningsdatum", "date"),
+    ("gewijzigd_op", "timestamptz not null"),
+    ("gewijzigd_op_text", "varchar not null"),
+    ("verwijderd", "boolean not null"),
+)
+FIELDS = ", ".join(name for name, _ in RECORD_COLUMNS)
+
+
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists raw")
     con.execute(
         f"""
         create table if not exists {RAW_TABLE} (
-            zaak_id bigint not null,
-            parketnummer varchar,
-            compas_parketnummer varchar,
-            person_pseudonym varchar not null,
-            name_pseudonym varchar not null,
-            bsn_status varchar not null,
-            instroomdatum date not null,
-            aanleverende_instantie varchar,
-            wetsartikel varchar,
-            afdoening varchar,
-            afdoeningsdatum date,
-            gewijzigd_op timestamptz not null,
-            gewijzigd_op_text varchar not null,
-            verwijderd boolean not null,
+            {", ".join(f"{name} {kind}" for name, kind in RECORD_COLUMNS)},
             delivery_date date not null,
             _file_id bigint not null,
             _line_number bigint not null,
@@ -413,10 +420,7 @@ def _load_checked(delivery: Delivery, ctx: LoadContext, key: bytes) -> LoadResul
     con.execute(
         f"""
         insert into {RAW_TABLE}
-        select zaak_id, parketnummer, compas_parketnummer, person_pseudonym, name_pseudonym,
-               bsn_status, instroomdatum, aanleverende_instantie, wetsartikel, afdoening,
-               afdoeningsdatum, gewijzigd_op, gewijzigd_op_text, verwijderd,
-               ?, ?, line_number, ?
+        select {FIELDS}, ?, ?, line_number, ?
         from gps_checked
         inner join gps_record_lines using (record_index)
         where problem is null
@@ -640,10 +644,7 @@ def _load_shared(
     con.execute(
         f"""
         insert into {RAW_TABLE}
-        select zaak_id, parketnummer, compas_parketnummer, person_pseudonym, name_pseudonym,
-               bsn_status, instroomdatum, aanleverende_instantie, wetsartikel, afdoening,
-               afdoeningsdatum, gewijzigd_op, gewijzigd_op_text, verwijderd,
-               delivery_date, file_id, line_number, run_id
+        select {FIELDS}, delivery_date, file_id, line_number, run_id
         from ({records}) as records
         where problem is null
         order by file_id, line_number
