@@ -46,7 +46,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows.errors import RejectedFile
+from flows.errors import DwhError, RejectedFile
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
 from flows.sources.common import (
     CHUNK,
@@ -492,7 +492,12 @@ def _load_scan(
             if row and row[0]:
                 break  # every distinct line has a key of its own
         else:
-            raise RuntimeError(f"two different COMPAS lines share a key under {LINE_KEYS}")
+            names = [delivery.name for delivery in deliveries]
+            raise DwhError(
+                f"two different COMPAS lines share a key under {' and '.join(LINE_KEYS)} in "
+                f"a scan of {len(names)} snapshot(s) ({names[0]} .. {names[-1]}); nothing "
+                f"of them was stored"
+            )
         return _store(con, deliveries, ctxs, _summaries(con))
     finally:
         drop_tables(con, BATCH_TABLES)
