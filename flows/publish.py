@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.failpoints import failpoint
 from flows.sources.common import sql_literal
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,7 @@ def publish(
         building.unlink(missing_ok=True)
         raise
     con.close()
+    failpoint("publish")
     os.replace(building, published_db)
     progress(f"publish: edition {peildatum} published to {published_db}")
 
