@@ -57,7 +57,7 @@ def connect_work_db(settings: Settings) -> duckdb.DuckDBPyConnection:
         )
     except duckdb.IOException as exc:
         if transform.LOCK_MESSAGE in str(exc):
-            raise Transient(f"the work database {settings.work_db} is busy: {exc}") from exc
+            raise Transient(f"the work database {settings.work_db} is busy ({exc})") from exc
         raise
 
 
@@ -67,15 +67,23 @@ def _is_transient(_task: Any, _task_run: Any, state: State) -> bool:
     return isinstance(state.result(raise_on_failure=False), Transient)
 
 
-def with_work_db(settings: Settings, work: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
-    """Run ``work`` on a connection of its own, waiting out a lock as the tasks' retries do."""
+def with_work_db(
+    settings: Settings,
+    work: Callable[[duckdb.DuckDBPyConnection], T],
+    warn: Callable[[str], None] | None = None,
+) -> T:
+    """Run ``work`` on a connection of its own, waiting out a lock as the tasks' retries do
+    (the flow's own bookkeeping between tasks)."""
     for attempt in range(settings.task_retries + 1):
         try:
             con = connect_work_db(settings)
-        except Transient:
+        except Transient as busy:
             if attempt == settings.task_retries:
                 raise
-            time.sleep(settings.task_retry_delay * 2**attempt)
+            delay = settings.task_retry_delay * 2**attempt
+            if warn:
+                warn(f"{busy}; retrying in {delay:.0f} s")
+            time.sleep(delay)
             continue
         try:
             return work(con)
@@ -180,13 +188,17 @@ class _Run:
 
         self.flow_run_id = str(flow_run.id) if flow_run.id else None
 
-    def start(self, run_id: str, peildatum: date) -> Edition:
+    def lock(self, run_id: str, peildatum: date) -> None:
+        """Take (or, under ``dwh run``, re-describe) the run lock for this edition."""
         runs.acquire(
             self.settings.home_dir,
             run_id=run_id,
             peildatum=peildatum.isoformat(),
             started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
+
+    def start(self, run_id: str, peildatum: date) -> Edition:
+        self.lock(run_id, peildatum)
         with_work_db(
             self.settings,
             lambda con: runs.record_start(
@@ -197,6 +209,7 @@ class _Run:
                 engine=self.engine,
                 prefect_flow_run_id=self.flow_run_id,
             ),
+            self.log.warning,
         )
         self.log.info(f"run {run_id}: peildatum {peildatum}, landing {self.landing}")
         return Edition(run_id, peildatum)
@@ -210,13 +223,16 @@ class _Run:
         with_work_db(
             self.settings,
             lambda con: runs.record_stage(con, edition.run_id, name, started_at, seconds),
+            self.log.warning,
         )
 
     def end(self, edition: Edition, outcome: str, reasons: list[Reason]) -> None:
         edition.outcome, edition.reasons = outcome, reasons
         reason = "\n".join(str(item) for item in reasons) or None
         with_work_db(
-            self.settings, lambda con: runs.record_outcome(con, edition.run_id, outcome, reason)
+            self.settings,
+            lambda con: runs.record_outcome(con, edition.run_id, outcome, reason),
+            self.log.warning,
         )
         if alerts.should_alert(self.settings, outcome, len(edition.warnings)):
             self.alert(edition)
@@ -252,7 +268,7 @@ class _Run:
             ledger.ensure_meta(con)
             return runs.mark_abandoned(con, editions)
 
-        dead = with_work_db(self.settings, mark)
+        dead = with_work_db(self.settings, mark, self.log.warning)
         for leftover in runs.remove_unfinished_publications(self.settings.published_db):
             self.log.warning(f"removed {leftover.name}, left by a publish that did not finish")
         for run in dead:
@@ -286,13 +302,15 @@ def nightly(
     editions = peildata or [peildatum or runs.today()]
     first_run_id = run_id or runs.new_run_id()
     took_lock = not runs.held(settings.home_dir)
+    bookkeeping = _Run(settings, engine, logger)
     try:
-        bookkeeping = _Run(settings, engine, logger)
-        edition = bookkeeping.start(first_run_id, editions[0])
+        bookkeeping.lock(first_run_id, editions[0])
     except RunInProgress as refused:
         logger.error(str(refused))
         return Failed(message=str(refused), data=refused)
     try:
+        bookkeeping.recover()  # before this run has a row of its own without an outcome
+        edition = bookkeeping.start(first_run_id, editions[0])
         return _run_editions(settings, bookkeeping, edition, editions)
     finally:
         if took_lock:
@@ -304,7 +322,6 @@ def _run_editions(
 ) -> State:
     logger = bookkeeping.log
     home, landing = bookkeeping.home, bookkeeping.landing
-    bookkeeping.recover()
     published: list[str] = []
     try:
         if not settings.landing_dir.is_dir():
@@ -337,7 +354,6 @@ def _run_editions(
             published.append(edition.run_id)
     except GateBlocked as blocked:
         bookkeeping.end(edition, "blocked", blocked.failures)
-        logger.error(str(blocked))
         return Failed(message=str(blocked), data=blocked)
     except DwhError as expected:
         bookkeeping.end(edition, "failed", [Reason("run", str(expected))])

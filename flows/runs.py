@@ -98,7 +98,8 @@ class RunLock:
         os.pwrite(self.fd, text, 0)
 
     def release(self) -> None:
-        _held.pop(self.path, None)
+        if _held.get(self.path) is self:
+            del _held[self.path]
         with contextlib.suppress(OSError):
             os.ftruncate(self.fd, 0)
         os.close(self.fd)  # closing the only descriptor drops the flock
@@ -187,8 +188,7 @@ def probe(home: Path) -> RunLock | None:
     if not _try_flock(fd):
         os.close(fd)
         return None
-    lock = RunLock(path, fd)
-    _held[path] = lock
+    lock = RunLock(path, fd)  # not registered as held: it is no run
     lock.describe(probe=True)
     return lock
 

@@ -105,7 +105,11 @@ def _failed_test_reasons(
         values = dict(zip(columns, row, strict=True))
         seen = str(values.get("first_seen_in") or values.get("file_name") or "")
         file_name, _, line = seen.partition(" line ")
-        shown = ", ".join(f"{key}={value}" for key, value in values.items() if value is not None)
+        shown = ", ".join(
+            f"{key}={value}"
+            for key, value in values.items()
+            if value is not None and not (seen and key in ("first_seen_in", "file_name"))
+        )
         reasons.append(
             Reason(
                 check,
