@@ -117,8 +117,14 @@ def print_status(settings: Settings) -> None:
         print("Last runs:")
         con.sql(
             """
-            select run_id, peildatum, coalesce(outcome, 'running') as outcome, started_at,
-                   finished_at, found_abandoned_at, left(coalesce(reason, ''), 100) as reason
+            select
+                run_id,
+                peildatum,
+                coalesce(outcome, 'running') as outcome,
+                strftime(started_at, '%Y-%m-%d %H:%M:%S') as started,
+                strftime(coalesce(finished_at, found_abandoned_at), '%Y-%m-%d %H:%M:%S')
+                    as ended_or_found_dead,
+                left(split_part(coalesce(reason, ''), chr(10), 1), 90) as first_reason
             from meta.runs order by started_at desc limit 10
             """
         ).show(max_width=200)
