@@ -183,18 +183,27 @@ def test_a_reader_holding_the_work_database_is_waited_out_by_retries(published_h
     home = fresh_copy(published_home, tmp_path)
     run = Run(home, "run", "--peildatum", PEILDATUM, DWH_TASK_RETRY_DELAY="3")
     run.wait_for(" loaded (")  # the ingest summary: the run lets go of the work database
+    # The reader takes the work database between two stages and keeps it until the run has
+    # met the lock (or for two minutes): whichever stage comes next must wait it out.
     reader = subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import duckdb, sys, time\n"
+            "from pathlib import Path\n"
             "while True:\n"
             "    try:\n"
             "        con = duckdb.connect(sys.argv[1], read_only=True); break\n"
             "    except duckdb.IOException:\n"
             "        time.sleep(0.01)\n"
-            "print('holding', flush=True); time.sleep(5); con.close()\n",
+            "print('holding', flush=True)\n"
+            "deadline = time.monotonic() + 120\n"
+            "while 'is busy' not in Path(sys.argv[2]).read_text(errors='replace'):\n"
+            "    if time.monotonic() > deadline: break\n"
+            "    time.sleep(0.1)\n"
+            "time.sleep(1); con.close()\n",
             str(home / "work" / "warehouse.duckdb"),
+            str(run.output),
         ],
         stdout=subprocess.PIPE,
         text=True,
