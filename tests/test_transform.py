@@ -84,8 +84,9 @@ def test_an_unmapped_code_fails_a_test_naming_the_code_file_and_line(
     ingest()
     work_con.close()
     report = run_dbt(Settings(), date(2022, 6, 30), progress=lambda line: None)
-    unmapped = [failure for failure in report.failed_tests if "code_is_mapped" in failure]
+    unmapped = [failure for failure in report.failed_tests if "code_is_mapped" in failure.check]
     assert len(unmapped) == 1
-    assert "stg_bvh__onderzoeken_investigation_kind" in unmapped[0]
-    assert "unmapped_code=XYZ" in unmapped[0]
-    assert "BVH_ONDERZOEK_20220331.csv line 3" in unmapped[0]
+    assert "stg_bvh__onderzoeken_investigation_kind" in unmapped[0].check
+    assert "unmapped_code=XYZ" in unmapped[0].message
+    assert (unmapped[0].file, unmapped[0].row) == ("BVH_ONDERZOEK_20220331.csv", 3)
+    assert "(file BVH_ONDERZOEK_20220331.csv, line 3)" in str(unmapped[0])
