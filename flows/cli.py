@@ -1,7 +1,8 @@
 """``dwh``: the command-line entry point (interface.md).
 
-Exit codes of ``dwh run``: 0 published, 3 blocked by the quality gate, 2 wrong usage,
-1 any other failure; every non-zero exit prints a short, specific reason.
+Exit codes of ``dwh run``: 0 published, 3 blocked by the quality gate, 4 another run is in
+progress on this DWH_HOME, 2 wrong usage, 1 any other failure; every non-zero exit prints a
+short, specific reason, and a traceback only for an unexpected error or with DWH_DEBUG.
 """
 
 from __future__ import annotations
@@ -9,14 +10,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import traceback
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flows.errors import DwhError, UsageError
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def _peildatum(text: str) -> date:
@@ -53,6 +52,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--landing", type=Path, help="exports to read (default: DWH_HOME/landing)")
     run.add_argument(
         "--peildatum", type=_peildatum, help="figures as known at this date (default: today)"
+    )
+    run.add_argument(
+        "--from",
+        dest="first",
+        type=_peildatum,
+        metavar="JJJJ-MM-DD",
+        help="backfill: the first peildatum (with --to); one ingest, one edition per peildatum",
+    )
+    run.add_argument(
+        "--to", dest="last", type=_peildatum, metavar="JJJJ-MM-DD", help="backfill: the last"
+    )
+    run.add_argument(
+        "--every",
+        choices=("day", "month"),
+        help="backfill: an edition every day (default) or every month (the same day, or "
+        "every month end when --from is one)",
     )
 
     serve = commands.add_parser(
@@ -107,20 +122,69 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _editions(args: argparse.Namespace) -> list[date]:
+    """The peildata a ``dwh run`` publishes: one, or a backfill's; wrong usage exits 2."""
+    backfill = args.first is not None or args.last is not None
+    if not backfill:
+        if args.every:
+            raise UsageError("--every belongs to a backfill: give --from and --to too")
+        from flows.runs import today
+
+        return [args.peildatum or today()]
+    if args.peildatum:
+        raise UsageError("give either --peildatum or a backfill's --from/--to, not both")
+    if args.first is None or args.last is None:
+        raise UsageError("a backfill needs both --from and --to")
+    if args.first > args.last:
+        raise UsageError(f"--from {args.first} lies after --to {args.last}")
+    from flows.runs import backfill_peildata
+
+    editions = backfill_peildata(args.first, args.last, args.every or "day")
+    if not editions:
+        raise UsageError(f"no {args.every} from {args.first} to {args.last}")
+    return editions
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    editions = _editions(args)
     if not settings.landing_dir.is_dir():
         raise UsageError(
             f"landing folder {settings.landing_dir} does not exist: deliver exports there "
             f"(or run 'dwh demo'), or name another with --landing"
         )
-    peildatum = args.peildatum or datetime.now(AMSTERDAM).date()
-    from flows.nightly import nightly
+    from flows import runs
 
-    nightly(str(settings.home_dir), str(settings.landing_dir), peildatum)
+    run_id = runs.new_run_id()
+    # Before Prefect starts: a refused run (exit 4) touches nothing and costs nothing.
+    runs.acquire(
+        settings.home_dir,
+        run_id=run_id,
+        peildatum=editions[0].isoformat(),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    try:
+        from flows.nightly import nightly
+
+        state = nightly(
+            str(settings.home_dir),
+            str(settings.landing_dir),
+            peildata=editions,
+            run_id=run_id,
+            return_state=True,
+        )
+    finally:
+        runs.release(settings.home_dir)
+    if state.is_failed() or state.is_crashed() or state.is_cancelled():
+        outcome = state.result(raise_on_failure=False)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        raise DwhError(state.message or f"the run ended {state.type.value.lower()}")
     from flows.report import print_edition
 
-    print_edition(settings.published_db, peildatum)
+    if len(editions) > 1:
+        print(f"Published {len(editions)} editions, peildatum {editions[0]} .. {editions[-1]}")
+    print_edition(settings.published_db, editions[-1])
     return 0
 
 
@@ -145,7 +209,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    from flows.report import print_status
+    from flows.status import print_status
 
     print_status(settings)
     return 0
@@ -166,15 +230,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except DwhError as error:
+        if os.environ.get("DWH_DEBUG"):
+            traceback.print_exc()
         print(f"dwh {args.command}: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print(f"dwh {args.command}: interrupted", file=sys.stderr)
         return 1
     except Exception as error:  # noqa: BLE001 - the operator gets a reason, not a traceback
-        print(f"dwh {args.command}: failed: {type(error).__name__}: {error}", file=sys.stderr)
         if os.environ.get("DWH_DEBUG"):
-            raise
+            traceback.print_exc()
+        print(f"dwh {args.command}: failed: {type(error).__name__}: {error}", file=sys.stderr)
         return 1
 
 

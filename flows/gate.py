@@ -21,6 +21,8 @@ from typing import Any
 
 import duckdb
 
+from flows.errors import Reason
+from flows.failpoints import failpoint
 from flows.sources.common import sql_literal
 
 log = logging.getLogger(__name__)
@@ -45,8 +47,8 @@ create table if not exists meta.validation_results (
 
 @dataclass
 class GateReport:
-    failures: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    failures: list[Reason] = field(default_factory=list)
+    warnings: list[Reason] = field(default_factory=list)
     expectations: int = 0
 
     @property
@@ -129,8 +131,14 @@ def validate_suites(
     peildatum: str,
     results_dir: Path,
     progress: Callable[[str], None] = log.info,
+    built_relations: set[str] | None = None,
 ) -> GateReport:
-    """Validate every suite against its audit relation; store and return the outcome."""
+    """Validate every suite against its audit relation; store and return the outcome.
+
+    ``built_relations`` (``schema.table``), when given, are the dbt models this run built: a
+    suite whose audit table is not among them (dbt skipped it after a failing test) is not
+    validated against a table left from an earlier run, but fails as not validated.
+    """
     gx, context = _context()
     docs_dir = results_dir / "data_docs"
     context.add_data_docs_site(
@@ -152,6 +160,15 @@ def validate_suites(
         name = suite_json["name"]
         relation = suite_json["meta"]["audit_relation"]
         detail_columns = suite_json["meta"].get("detail_columns", [])
+        if built_relations is not None and "." in relation and relation not in built_relations:
+            report.failures.append(
+                Reason(
+                    f"{name} suite",
+                    f"not validated: its audit table {relation} was not built by this run "
+                    "(dbt skipped it after a failing test or model upstream)",
+                )
+            )
+            continue
         frame = con.execute(f"select * from {relation}").df()
         suite = context.suites.add(gx.ExpectationSuite(**suite_json))
         definition = context.validation_definitions.add(
@@ -174,6 +191,7 @@ def validate_suites(
         for outcome in result.results:
             report.expectations += 1
             _record(con, outcome, name, run_id, peildatum, report)
+        failpoint("gate")
     context.build_data_docs(site_names=["dwh"])
     progress(
         f"gate: {report.expectations} expectations in {len(suites)} suites, "
@@ -204,12 +222,14 @@ def _record(
     unexpected_count = details.get("unexpected_count")
     severity = str(getattr(config, "severity", None) or "critical").lower().rsplit(".", 1)[-1]
     if not outcome.success:
-        observed = details.get("observed_value")
-        where = (
-            f": {shown}" if shown else (f" (observed {observed})" if observed is not None else "")
-        )
-        message = f"{suite} / {config.type}({column}): {failure}{where}"
-        (report.failures if severity == "critical" else report.warnings).append(message)
+        check = f"{suite} / {config.type}({column})"
+        if examples:
+            found = [_reason(check, failure, example) for example in examples]
+        else:
+            observed = details.get("observed_value")
+            where = "" if _is_missing(observed) else f" (observed {_text(observed)})"
+            found = [Reason(check, f"{failure}{where}")]
+        (report.failures if severity == "critical" else report.warnings).extend(found)
     con.execute(
         """
         insert into meta.validation_results
@@ -232,7 +252,47 @@ def _record(
     )
 
 
+def _is_missing(value: Any) -> bool:
+    """None, or a pandas/numpy missing value (NaN, NaT, NA) that must not reach a message."""
+    if value is None:
+        return True
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value)) if not isinstance(value, list | dict | tuple) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def _text(value: Any) -> str:
+    """A value as an operator reads it: 3 rather than 3.0, dates as JJJJ-MM-DD."""
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text[:10] if text.endswith("T00:00:00") else text
+    return str(value)
+
+
 def _describe(example: Any) -> str:
     if isinstance(example, dict):
-        return ", ".join(f"{key}={value}" for key, value in example.items())
-    return str(example)
+        return ", ".join(
+            f"{key}={_text(value)}" for key, value in example.items() if not _is_missing(value)
+        )
+    return _text(example)
+
+
+def _reason(check: str, failure: str, example: Any) -> Reason:
+    """One failing row of an audit table as a reason; a file it names becomes its file."""
+    if not isinstance(example, dict):
+        return Reason(check, f"{failure}: {_describe(example)}")
+    rest = {key: value for key, value in example.items() if key != "file_name"}
+    file_name = example.get("file_name")
+    detail = _describe(rest)
+    return Reason(
+        check,
+        f"{failure}: {detail}" if detail else failure,
+        file=None if _is_missing(file_name) else str(file_name),
+    )

@@ -23,6 +23,7 @@ import duckdb
 
 from flows import ledger
 from flows.errors import DwhError, RejectedFile
+from flows.failpoints import failpoint
 from flows.sources import bvh, bvo, compas, gps
 from flows.sources.common import Delivery, LoadContext, LoadResult, sha256_of
 
@@ -511,6 +512,7 @@ def _ingest_part(
             f"select {', '.join('unnest(?)' for _ in columns)}",
             [[row[column] for row in rows] for column in columns],
         )
+        failpoint("ingest")
         con.execute("commit")
     except Exception as exc:
         con.execute("rollback")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.failpoints import failpoint
 from flows.sources.common import sql_literal
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ def publish(
             else "select null::date as peildatum, null::timestamptz as published_at, "
             "null::varchar as run_id where false"
         )
+        published_at = datetime.now(UTC)
         con.execute(
             f"""
             create table meta.editions as
@@ -96,8 +98,9 @@ def publish(
             select $peildatum::date, $published_at::timestamptz, $run_id
             order by peildatum
             """,
-            {"peildatum": peildatum, "published_at": datetime.now(UTC), "run_id": run_id},
+            {"peildatum": peildatum, "published_at": published_at, "run_id": run_id},
         )
+        _publish_run_ledger(con, run_id, published_at)
         con.execute("detach work")
         if has_previous:
             con.execute("detach previous")
@@ -107,8 +110,45 @@ def publish(
         building.unlink(missing_ok=True)
         raise
     con.close()
+    failpoint("publish")
     os.replace(building, published_db)
     progress(f"publish: edition {peildatum} published to {published_db}")
+
+
+def _publish_run_ledger(
+    con: duckdb.DuckDBPyConnection, run_id: str, published_at: datetime
+) -> None:
+    """How, when and from which deliveries each edition was made (the run ledger).
+
+    The run that makes this file shows as published at its publication time; the dbt nodes
+    are those of the runs behind the published editions. The file ledger carries no
+    personal data (quarantined rows, which quote delivered records, stay in the work
+    database).
+    """
+    con.execute(
+        """
+        create table meta.runs as
+        select * replace (
+            case when run_id = $run_id then 'published' else outcome end as outcome,
+            case when run_id = $run_id then $published_at else finished_at end as finished_at
+        )
+        from work.meta.runs
+        order by started_at
+        """,
+        {"run_id": run_id, "published_at": published_at},
+    )
+    con.execute("create table meta.run_stages as select * from work.meta.run_stages order by all")
+    con.execute(
+        """
+        create table meta.dbt_node_results as
+        select * from work.meta.dbt_node_results
+        where run_id in (select run_id from meta.editions)
+        order by run_id, unique_id
+        """
+    )
+    con.execute(
+        "create table meta.file_ledger as select * from work.meta.file_ledger order by file_id"
+    )
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> bool:

@@ -27,6 +27,16 @@ class Settings(BaseSettings):
     threads: int = 2
     # Seconds Prefect waits for its temporary API server; 20 s expires on 2 busy cores.
     prefect_startup_timeout: int = 90
+    # Alerts (flows/alerts.py): a shell command that reads the JSON on stdin, an URL to POST
+    # it to; by default only runs that do not publish alert, with this also published runs
+    # with warnings. Seconds before a channel counts as failed.
+    alert_command: str | None = None
+    alert_url: str | None = None
+    alert_on_warnings: bool = False
+    alert_timeout: float = 10.0
+    # Bounded retries of transient failures (a lock on the work database held for a moment).
+    task_retries: int = 2
+    task_retry_delay: float = 5.0
 
     @cached_property
     def home_dir(self) -> Path:

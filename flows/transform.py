@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from flows.errors import DwhError
+from flows.errors import DwhError, Reason, Transient
+from flows.failpoints import failpoint
 from flows.settings import Settings, export_environment
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,17 @@ class TransformFailed(DwhError):
 class TransformReport:
     nodes: int = 0
     seconds: float = 0.0
-    failed_tests: list[str] = field(default_factory=list)
+    failed_tests: list[Reason] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Models built by this invocation, as ``schema.table`` (the gate validates only these).
+    built_relations: list[str] = field(default_factory=list)
+    # Per dbt node: unique_id, resource_type, status, rows_affected, seconds, message.
+    node_results: list[dict[str, Any]] = field(default_factory=list)
+
+
+LOCK_MESSAGE = "Could not set lock on file"
+# A failpoint after this many finished nodes stops dbt halfway (flows/failpoints.py).
+FAILPOINT_AFTER_NODES = 20
 
 
 def dbt_args(settings: Settings, command: str, peildatum: date) -> list[str]:
@@ -70,10 +80,15 @@ def release_dbt_database() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def _stored_failures(settings: Settings, relation: str | None, limit: int = 5) -> str:
-    """The first failing rows a test stored (store_failures), as text; empty if none."""
+def _failed_test_reasons(
+    settings: Settings, name: str, count: int, relation: str | None, limit: int = 20
+) -> list[Reason]:
+    """A failing test as reasons: one per failing row it stored (store_failures), naming the
+    file where the row says where it was first seen; one reason if it stored none."""
+    check = f"dbt test {name}"
+    summary = Reason(check, f"failed: {count} failing rows")
     if not relation:
-        return ""
+        return [summary]
     import duckdb
 
     con = duckdb.connect(str(settings.work_db))
@@ -82,14 +97,41 @@ def _stored_failures(settings: Settings, relation: str | None, limit: int = 5) -
         columns = [column[0] for column in cursor.description]
         rows = cursor.fetchall()
     except duckdb.Error:
-        return ""
+        return [summary]
     finally:
         con.close()
-    shown = "; ".join(
-        ", ".join(f"{column}={value}" for column, value in zip(columns, row, strict=True))
-        for row in rows
-    )
-    return f": {shown}" if shown else ""
+    reasons = []
+    for row in rows:
+        values = dict(zip(columns, row, strict=True))
+        seen = str(values.get("first_seen_in") or values.get("file_name") or "")
+        file_name, _, line = seen.partition(" line ")
+        shown = ", ".join(
+            f"{key}={value}"
+            for key, value in values.items()
+            if value is not None and not (seen and key in ("first_seen_in", "file_name"))
+        )
+        reasons.append(
+            Reason(
+                check,
+                f"failed: {shown}",
+                file=file_name or None,
+                row=int(line) if line.isdigit() else None,
+            )
+        )
+    return reasons or [summary]
+
+
+def _failpoint_callback() -> Callable[[Any], None]:
+    finished = 0
+
+    def callback(event: Any) -> None:
+        nonlocal finished
+        if event.info.name == "NodeFinished":
+            finished += 1
+            if finished == FAILPOINT_AFTER_NODES:
+                failpoint("dbt")
+
+    return callback
 
 
 def run_dbt(
@@ -105,33 +147,52 @@ def run_dbt(
     (settings.work_dir / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        result = dbtRunner().invoke(dbt_args(settings, command, peildatum))
+        result = dbtRunner(callbacks=[_failpoint_callback()]).invoke(
+            dbt_args(settings, command, peildatum)
+        )
     finally:
         release_dbt_database()
     report = TransformReport(seconds=time.perf_counter() - started)
     failing: list[tuple[str, int, str | None]] = []
     if result.exception is not None:
+        if LOCK_MESSAGE in str(result.exception):
+            raise Transient(f"dbt {command}: the work database is busy: {result.exception}")
         raise TransformFailed(f"dbt {command} could not run: {result.exception}")
     node_results: Any = result.result or []  # a RunExecutionResult for build/run/test
     for node_result in node_results:
         report.nodes += 1
         status = str(node_result.status)
-        name = node_result.node.name
+        node = node_result.node
+        name = node.name
+        response = getattr(node_result, "adapter_response", None) or {}
+        report.node_results.append(
+            {
+                "unique_id": node.unique_id,
+                "resource_type": str(node.resource_type),
+                "status": status,
+                "rows_affected": response.get("rows_affected"),
+                "seconds": node_result.execution_time,
+                "message": node_result.message,
+            }
+        )
+        if status == "success" and str(node.resource_type) in ("model", "seed"):
+            report.built_relations.append(f"{node.schema}.{node.alias}")
         if status == "fail":
-            failing.append((name, node_result.failures, node_result.node.relation_name))
+            failing.append((name, node_result.failures, node.relation_name))
         elif status in ("error", "runtime error"):
-            report.errors.append(
-                f"dbt {node_result.node.resource_type} {name}: {node_result.message}"
-            )
+            report.errors.append(f"dbt {node.resource_type} {name}: {node_result.message}")
     report.failed_tests = [
-        f"dbt test {name} failed: {count} failing rows{_stored_failures(settings, relation)}"
+        reason
         for name, count, relation in failing
+        for reason in _failed_test_reasons(settings, name, count, relation)
     ]
     progress(
         f"transform: dbt {command} at peildatum {peildatum}: {report.nodes} nodes in "
         f"{report.seconds:.1f} s, {len(report.failed_tests)} failing tests, "
         f"{len(report.errors)} errors"
     )
+    if report.errors and all(LOCK_MESSAGE in error for error in report.errors):
+        raise Transient(f"dbt {command}: the work database is busy: {report.errors[0]}")
     if report.errors:
         listed = "\n".join(f"  - {error}" for error in report.errors)
         raise TransformFailed(f"dbt {command} failed:\n{listed}")

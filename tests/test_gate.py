@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -73,9 +74,45 @@ def test_a_clean_audit_passes_with_plausibility_only_warned(con, tmp_path):
         con, SUITES, run_id="r1", peildatum="2023-02-15", results_dir=tmp_path / "r1"
     )
     assert report.passed
-    assert len(report.warnings) == 2  # one quarantined row, one drop of -75%
-    assert any("rows_quarantined" in warning for warning in report.warnings)
-    assert any("relative_change_vs_previous_year" in warning for warning in report.warnings)
+    # A warning per row: one quarantined row; a rise of +400% and a drop of -75%.
+    warnings = [str(warning) for warning in report.warnings]
+    assert len(warnings) == 3
+    assert any("rows_quarantined" in warning for warning in warnings)
+    assert sum("relative_change_vs_previous_year" in warning for warning in warnings) == 2
+    quarantined = next(w for w in report.warnings if "rows_quarantined" in w.check)
+    assert quarantined.file == "GPS_VERDACHTEZAKEN_20220401.csv"
+
+
+def test_messages_show_no_missing_value_artefacts(con, tmp_path):
+    """A loaded file has no reason (NULL): its message must not read reason=nan or None."""
+    audit_tables(con, rejected=False, miscount=True)
+    report = validate_suites(
+        con, SUITES, run_id="r5", peildatum="2023-02-15", results_dir=tmp_path / "r5"
+    )
+    messages = [str(reason) for reason in report.failures + report.warnings]
+    assert messages
+    for message in messages:
+        assert not re.search(r"\b(nan|None|NaT|<NA>)\b", message), message
+    assert any("1999" in message for message in messages)
+
+
+def test_a_suite_whose_audit_table_this_run_did_not_build_blocks(con, tmp_path):
+    """dbt skips the audit models after a failing test upstream; the tables an earlier run
+    left must not be validated as if they were this run's."""
+    audit_tables(con, rejected=False, miscount=False)
+    built = {"audit.deliveries", "audit.layers", "audit.indicators"}  # not audit.facts
+    report = validate_suites(
+        con,
+        SUITES,
+        run_id="r6",
+        peildatum="2023-02-15",
+        results_dir=tmp_path / "r6",
+        built_relations=built,
+    )
+    assert [str(failure) for failure in report.failures] == [
+        "facts suite: not validated: its audit table audit.facts was not built by this run "
+        "(dbt skipped it after a failing test or model upstream)"
+    ]
 
 
 def test_a_rejected_file_and_a_miscount_block_with_file_and_reason_named(con, tmp_path):
@@ -85,9 +122,13 @@ def test_a_rejected_file_and_a_miscount_block_with_file_and_reason_named(con, tm
     )
     assert not report.passed
     assert len(report.failures) == 2
-    rejected, miscount = sorted(report.failures)
+    rejected, miscount = sorted(str(failure) for failure in report.failures)
     assert "expect_column_pair_values_to_be_equal" in rejected or "status" in rejected
-    joined = "\n".join(report.failures)
+    assert {failure.file for failure in report.failures} == {
+        "BVO_EVENTS_20220404T230000_000002.jsonl.gz",
+        "GPS_VERDACHTEZAKEN_20220401.csv",
+    }
+    joined = "\n".join(str(failure) for failure in report.failures)
     assert "BVO_EVENTS_20220404T230000_000002.jsonl.gz" in joined
     assert "manifest declares 5 records" in joined
     assert "GPS_VERDACHTEZAKEN_20220401.csv" in joined
@@ -169,4 +210,4 @@ def test_a_figure_that_moved_since_the_previous_edition_is_warned(con, tmp_path)
         con, editions, run_id="r4", peildatum="2023-02-15", results_dir=tmp_path / "r4"
     )
     assert report.passed
-    assert len(report.warnings) == 1 and "csv_onderzoeken" in report.warnings[0]
+    assert len(report.warnings) == 1 and "csv_onderzoeken" in str(report.warnings[0])

@@ -35,8 +35,8 @@ INDICATORS = 12
 pytestmark = pytest.mark.e2e
 
 
-def dwh(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DWH_HOME": str(home)}
+def dwh(home: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DWH_HOME": str(home), **extra_env}
     env.pop("DWH_LANDING", None)
     return subprocess.run(
         [DWH, *args], env=env, capture_output=True, text=True, timeout=1200, check=False
@@ -149,7 +149,11 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         for name in (fault["file"], fault["file"] + ".manifest.json"):
             if (faulty / name).exists():
                 shutil.copy2(faulty / name, landing / name)
-    results["blocked"] = dwh(home, "run", "--peildatum", "2023-12-31")
+    alert_file = root / "alert.json"
+    results["alert_file"] = alert_file
+    results["blocked"] = dwh(
+        home, "run", "--peildatum", "2023-12-31", DWH_ALERT_COMMAND=f"cat > {alert_file}"
+    )
     results["published_after_faults"] = published.read_bytes()
     results["status_blocked"] = dwh(home, "status")
     # ... and the next night the good versions arrive again.
@@ -238,6 +242,17 @@ def test_planted_faults_block_publication_each_named_and_the_published_file_unto
         delivery = fault["file"].removesuffix(".manifest.json")
         assert delivery in blocked.stderr, f"{fault} not named in:\n{blocked.stderr}"
     assert "unmapped_code=999999" in blocked.stderr
+    # An expected outcome: a short message, no Python traceback, no missing-value artefacts.
+    assert "Traceback" not in blocked.stdout + blocked.stderr
+    assert not re.search(r"\b(nan|None|NaT)\b", blocked.stderr), blocked.stderr
+    # The alert command received one JSON document naming every faulty file.
+    alert = json.loads(nights["alert_file"].read_text(encoding="utf-8"))
+    assert alert["outcome"] == "blocked" and alert["peildatum"] == "2023-12-31"
+    assert alert["run_id"] in blocked.stderr or alert["run_id"] in blocked.stdout
+    named = {reason["file"] for reason in alert["reasons"] if reason["file"]}
+    for fault in faults:
+        assert fault["file"].removesuffix(".manifest.json") in named, (fault, alert["reasons"])
+    assert alert["status"]["rejected_files"]
     assert nights["published_after_faults"] == nights["published_before_faults"]
     status = nights["status_blocked"].stdout
     assert "blocked" in status

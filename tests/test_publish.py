@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from flows import ledger, runs
 from flows.publish import PUBLISHED_TABLES, publish
 
 
@@ -28,6 +29,8 @@ def make_work_db(path: Path, peildatum: date, realisation: int) -> None:
     )
     for schema, table, _ in PUBLISHED_TABLES:
         con.execute(f"create or replace table {schema}.{table} as select {realisation} as x")
+    ledger.ensure_meta(con)
+    runs.ensure_runs(con)
     con.close()
 
 
@@ -84,3 +87,61 @@ def test_a_failed_publish_leaves_the_published_file_byte_identical(tmp_path):
         publish(work, published, peildatum=date(2023, 3, 1), run_id="r2", progress=print)
     assert published.read_bytes() == before
     assert [p.name for p in published.parent.iterdir()] == ["warehouse.duckdb"]
+
+
+def test_the_run_ledger_is_published_with_the_publishing_run_as_published(tmp_path):
+    work, published = tmp_path / "work.duckdb", tmp_path / "published" / "warehouse.duckdb"
+    make_work_db(work, date(2023, 2, 15), 1600)
+    con = duckdb.connect(str(work))
+    for run_id in ("r0", "r1"):
+        runs.record_start(
+            con,
+            run_id=run_id,
+            peildatum=date(2023, 2, 15),
+            landing=tmp_path,
+            engine="duckdb",
+            prefect_flow_run_id="flow-1",
+        )
+        runs.record_dbt_nodes(
+            con,
+            run_id,
+            [
+                {
+                    "unique_id": "model.x",
+                    "resource_type": "model",
+                    "status": "success",
+                    "rows_affected": 3,
+                    "seconds": 0.5,
+                    "message": "OK",
+                }
+            ],
+        )
+    runs.record_outcome(con, "r0", "blocked", "dbt test failed")
+    con.close()
+    publish(work, published, peildatum=date(2023, 2, 15), run_id="r1", progress=print)
+    reader = duckdb.connect(str(published), read_only=True)
+    try:
+        found = reader.execute(
+            "select run_id, outcome, finished_at is not null, prefect_flow_run_id "
+            "from meta.runs order by run_id"
+        ).fetchall()
+        nodes = reader.execute("select run_id, rows_affected from meta.dbt_node_results").fetchall()
+        tables = {
+            row[0]
+            for row in reader.execute(
+                "select table_name from duckdb_tables() where schema_name = 'meta'"
+            ).fetchall()
+        }
+        ledger_columns = {
+            row[0]
+            for row in reader.execute(
+                "select column_name from duckdb_columns() where table_name = 'file_ledger'"
+            ).fetchall()
+        }
+    finally:
+        reader.close()
+    assert found == [("r0", "blocked", True, "flow-1"), ("r1", "published", True, "flow-1")]
+    assert nodes == [("r1", 3)]  # only the runs behind published editions
+    assert {"runs", "run_stages", "dbt_node_results", "file_ledger", "editions"} <= tables
+    assert "quarantined_rows" not in tables  # they quote delivered records
+    assert {"file_name", "sha256", "status", "rows_loaded", "run_id"} <= ledger_columns

@@ -15,7 +15,29 @@ from pathlib import Path
 
 import pytest
 
+from flows import runs
+
 DWH = str(Path(sys.executable).with_name("dwh"))
+
+
+def _post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def _wait_for_final_state(api_url: str, flow_run_id: str, timeout: float) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{api_url}/flow_runs/{flow_run_id}", timeout=10) as response:
+            state = json.load(response)["state"]
+        if state["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED"):
+            return state
+        time.sleep(1)
+    pytest.fail(f"flow run {flow_run_id} did not end within {timeout} s")
+
 
 pytestmark = pytest.mark.e2e
 
@@ -52,6 +74,18 @@ def test_serve_schedules_the_nightly_job_and_stops_with_its_server(tmp_path):
         crons = [item["schedule"].get("cron") for item in deployment["schedules"]]
         assert crons == ["30 3 * * *"]
         assert deployment["parameters"]["home"] == str((tmp_path / "home").resolve())
+
+        # A run of the schedule that fires while another run holds this home is refused:
+        # it ends failed, with the message naming the holder, and touches nothing.
+        runs.acquire(tmp_path / "home", run_id="r-backfill", peildatum="2023-12-31")
+        try:
+            flow_run = _post(f"{api_url}/deployments/{deployment['id']}/create_flow_run", {})
+            state = _wait_for_final_state(api_url, flow_run["id"], timeout=240)
+        finally:
+            runs.release(tmp_path / "home")
+        assert state["type"] == "FAILED", state
+        assert state["message"].startswith("another run is in progress: run r-backfill")
+        assert not (tmp_path / "home" / "work" / "warehouse.duckdb").exists()
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
