@@ -559,6 +559,25 @@ def test_every_fact_check_and_every_pair_of_layers_has_a_planted_fault(baseline)
     assert layers == {fault.layer for fault in FAULTS if fault.layer}
 
 
+@pytest.mark.e2e
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="dim_datum starts on 2010-01-01 while audit.facts accepts dates from 1990: a "
+    "fact dated 2005 has no day in dim_datum and no check blocks it (reported to the lead)",
+)
+def test_a_fact_date_that_dim_datum_lacks_blocks_publication(baseline, tmp_path, monkeypatch):
+    fault = Fault(
+        "facts: fct_onderzoeken: a start date dim_datum does not have",
+        ("facts", "fact records violate a check"),
+        set_on_one_record("fct_onderzoeken", "start_date = date '2005-06-01'"),
+    )
+    result = run_with_fault(baseline, tmp_path, fault, monkeypatch)
+    if result.exit_code not in (0, 3):  # not the failure this test is about
+        raise RuntimeError(result.stderr[-3000:])
+    assert result.exit_code == 3, "published a fact whose date dim_datum does not have"
+
+
 # --- target, % of target and status of report.indicators -----------------------------
 
 
