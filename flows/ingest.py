@@ -48,13 +48,25 @@ class IngestReport:
     corrected: list[str] = field(default_factory=list)
     unchanged: int = 0
     unrecognised: list[str] = field(default_factory=list)
+    # Files left for the next ingest (name, reason): still being written into landing.
+    deferred: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{len(self.loaded)} loaded ({len(self.corrected)} corrections), "
             f"{len(self.rejected)} rejected, {len(self.duplicates)} duplicates, "
             f"{self.unchanged} already known, {len(self.unrecognised)} not recognised"
         )
+        if self.deferred:
+            text += f", {len(self.deferred)} deferred ({', '.join(n for n, _ in self.deferred)})"
+        return text
+
+
+def _deferral_reason(delivery: Delivery) -> str:
+    return (
+        f"{delivery.name}: its size or modification time changed between discovery and "
+        f"reading (still being copied into landing?); left for the next ingest"
+    )
 
 
 def recognise(path: Path) -> tuple[ModuleType, Delivery] | None:
@@ -155,15 +167,16 @@ def _hash(delivery: Delivery) -> tuple[int, str, str, str | None, float]:
     """Size, stat fingerprint, sha256 and manifest sha256 of a delivery, and the seconds
     they took. ``hashlib`` lets go of the interpreter while it hashes, so threads help."""
     started = time.perf_counter()
-    size, fingerprint = _fingerprint(delivery)
     sha = sha256_of(delivery.path)
     manifest_sha = _manifest_sha(delivery)
+    # After hashing: equal to discovery's fingerprint, the sums are of the bytes discovered.
+    size, fingerprint = _fingerprint(delivery)
     return size, fingerprint, sha, manifest_sha, time.perf_counter() - started
 
 
 def _prepare(
     con: duckdb.DuckDBPyConnection,
-    candidates: list[tuple[ModuleType, Delivery, dict | None]],
+    candidates: list[tuple[ModuleType, Delivery, dict | None, str]],
     report: IngestReport,
 ) -> list[_Pending]:
     """Hash the candidates; give each that must be read its file id and arrival sequence.
@@ -172,17 +185,22 @@ def _prepare(
     modification time is remembered and it is not read. The others get file ids and
     arrival sequence numbers in arrival order, exactly as reading them one by one would,
     so that reading them in another order (a system's files in one batch) changes neither.
+    A file whose size or modification time changed since discovery (still being copied)
+    is deferred: it gets no file id and no ledger row, and the next ingest reads it.
     """
     pending = []
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="sha256") as pool:
-        hashed = list(pool.map(_hash, [delivery for _, delivery, _ in candidates]))
+        hashed = list(pool.map(_hash, [delivery for _, delivery, _, _ in candidates]))
     # The files are hashed side by side: each is charged its share of the time it took.
     elapsed = time.perf_counter() - started
     busy = sum(own for *_, own in hashed) or 1.0
-    for (module, delivery, entry), (size, fingerprint, sha, manifest_sha, own) in zip(
+    for (module, delivery, entry, seen), (size, fingerprint, sha, manifest_sha, own) in zip(
         candidates, hashed, strict=True
     ):
+        if fingerprint != seen:
+            report.deferred.append((delivery.name, _deferral_reason(delivery)))
+            continue
         if entry is not None and (entry["sha256"], entry["manifest_sha256"]) == (
             sha,
             manifest_sha,
@@ -245,7 +263,7 @@ def ingest_landing(
     report = IngestReport()
 
     entries = _current_entries(con)
-    candidates: list[tuple[ModuleType, Delivery, dict | None]] = []
+    candidates: list[tuple[ModuleType, Delivery, dict | None, str]] = []
     for path in sorted(landing.iterdir()):
         if not path.is_file() or path.name.endswith(bvo.MANIFEST_SUFFIX):
             continue
@@ -255,10 +273,11 @@ def ingest_landing(
             continue
         module, delivery = found
         entry = entries.get(delivery.name)
-        if entry is not None and entry["stat_fingerprint"] == _fingerprint(delivery)[1]:
+        seen = _fingerprint(delivery)[1]
+        if entry is not None and entry["stat_fingerprint"] == seen:
             report.unchanged += 1
             continue
-        candidates.append((module, delivery, entry))
+        candidates.append((module, delivery, entry, seen))
 
     candidates.sort(key=lambda item: item[1].arrival_key)
     if candidates:
@@ -297,9 +316,26 @@ def ingest_landing(
         report.rejected += item.outcome.rejected
         report.duplicates += item.outcome.duplicates
         report.corrected += item.outcome.corrected
+        report.deferred += item.outcome.deferred
     if report.unrecognised:
         progress(f"ingest: ignored files with unknown names: {', '.join(report.unrecognised[:5])}")
     return report
+
+
+class _Moved(Exception):  # noqa: N818 - not an error: files to leave for the next ingest
+    """Files whose size or modification time changed while they were being read."""
+
+    def __init__(self, items: list[_Pending]) -> None:
+        super().__init__(", ".join(item.delivery.name for item in items))
+        self.items = items
+
+
+def _moved(item: _Pending) -> bool:
+    """Whether the file (or its manifest) is no longer as it was when it was hashed."""
+    try:
+        return _fingerprint(item.delivery)[1] != item.fingerprint
+    except FileNotFoundError:
+        return True
 
 
 def _require_insertion_order(con: duckdb.DuckDBPyConnection) -> None:
@@ -340,6 +376,9 @@ def _ingest_one(
     pseudonym_key: bytes | None = None,
 ) -> None:
     module, delivery, entry, report = item.module, item.delivery, item.entry, item.outcome
+    if _moved(item):
+        report.deferred.append((delivery.name, _deferral_reason(delivery)))
+        return
     base = item.base(run_id, time.perf_counter() - item.seconds)
     file_id = item.file_id
     twin = None if entry is not None else ledger.loaded_twin(con, item.sha, delivery.system)
@@ -372,7 +411,12 @@ def _ingest_one(
             report.loaded.append(delivery.name)
             if entry is not None:
                 report.corrected.append(delivery.name)
+        if _moved(item):
+            raise _Moved([item])
         con.execute("commit")
+    except _Moved:
+        con.execute("rollback")
+        item.outcome = IngestReport(deferred=[(delivery.name, _deferral_reason(delivery))])
     except RejectedFile as rejection:
         con.execute("rollback")
         _record_rejection(con, module, delivery, entry, base, rejection)
@@ -441,6 +485,12 @@ def _ingest_part(
     Should anything but a file's own rejection go wrong, the transaction is rolled back
     and the files are read one by one, which then fails (or not) as it always did.
     """
+    moved = [item for item in part if _moved(item)]
+    for item in moved:
+        item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
+    part = [item for item in part if item not in moved]
+    if not part:
+        return
     started = time.perf_counter()
     module = part[0].module
     system = part[0].delivery.system
@@ -511,7 +561,18 @@ def _ingest_part(
             f"select {', '.join('unnest(?)' for _ in columns)}",
             [[row[column] for row in rows] for column in columns],
         )
+        moved = [item for item in part if _moved(item)]
+        if moved:
+            raise _Moved(moved)
         con.execute("commit")
+    except _Moved as changed:
+        # A file changed while the pass read it: read the pass again without it.
+        con.execute("rollback")
+        for item in changed.items:
+            item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
+        rest = [item for item in part if item not in changed.items]
+        _ingest_part(con, rest, run_id, scratch, quarantine_dir, pseudonym_key)
+        return
     except Exception as exc:
         con.execute("rollback")
         # Only the kind of error: DuckDB's message may quote a line of the file.
