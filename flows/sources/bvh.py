@@ -19,21 +19,8 @@ from pathlib import Path
 import duckdb
 
 from flows.errors import RejectedFile
-from flows.sources.common import (
-    Admitted,
-    Delivery,
-    FileOutcome,
-    PassFile,
-    byte_position,
-    checked_rows_sql,
-    chunks,
-    dated_delivery,
-    quarantine_rows,
-    rejects_sql,
-    require_contiguous,
-    sql_literal,
-    verdict,
-)
+from flows.sources import common
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
 
 SYSTEM = "bvh"
 NAME_PATTERN = re.compile(r"^BVH_(?P<entity>ONDERZOEK|BESLAG|EXECUTIE)_(\d{8})\.csv$")
@@ -84,23 +71,14 @@ def raw_table(entity: str) -> str:
 
 
 def recognise(path: Path) -> Delivery | None:
-    return dated_delivery(path, NAME_PATTERN, SYSTEM)
+    return common.dated_delivery(path, NAME_PATTERN, SYSTEM)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists raw")
     for entity, columns in ENTITIES.items():
-        typed = ",\n".join(f"{name.lower()} {SQL_TYPES[kind]}" for name, kind in columns)
-        con.execute(
-            f"""
-            create table if not exists {raw_table(entity)} (
-                {typed},
-                extraction_date date not null,
-                _file_id bigint not null,
-                _line_number bigint not null,
-                _run_id varchar not null
-            )
-            """
+        typed = [(name.lower(), SQL_TYPES[kind]) for name, kind in columns]
+        common.ensure_raw_table(
+            con, raw_table(entity), [*typed, ("extraction_date", "date not null")]
         )
 
 
@@ -120,14 +98,14 @@ def transcode_to_utf8(source: Path, target: Path) -> tuple[int, bool]:
     newlines = 0
     last = b""
     with target.open("wb") as dst:
-        for chunk, offset, newlines in chunks(source):
+        for chunk, offset, newlines in common.chunks(source):
             if chunk.isascii():
                 dst.write(chunk)
             else:
                 try:
                     dst.write(chunk.decode("cp1252").encode("utf-8"))
                 except UnicodeDecodeError as exc:
-                    where = byte_position(chunk, exc.start, offset, newlines)
+                    where = common.byte_position(chunk, exc.start, offset, newlines)
                     raise RejectedFile(f"cannot decode as Windows-1252: {where}") from exc
             last = chunk
     line_ends = newlines + last.count(b"\n")
@@ -214,7 +192,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[File
                     following = files[number + 1].delivery.path
                     transcoded = pool.submit(transcode_to_utf8, following, copies[number + 1])
                 try:
-                    results.append(verdict(_load_utf8, file, copy, current))
+                    results.append(common.verdict(_load_utf8, file, copy, current))
                 finally:
                     copy.unlink(missing_ok=True)
     finally:
@@ -278,7 +256,7 @@ def _load_utf8(file: Admitted, utf8: Path, transcoded: Future[tuple[int, bool]])
             from (
                 select {", ".join(typed)}, {", ".join(delivered)}
                 from read_csv(
-                    {sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"',
+                    {common.sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"',
                     header = true, auto_detect = false, columns = {column_spec},
                     store_rejects = true, rejects_table = 'bvh_rejects',
                     rejects_scan = 'bvh_reject_scans'
@@ -306,24 +284,18 @@ def _load_utf8(file: Admitted, utf8: Path, transcoded: Future[tuple[int, bool]])
     first_row, last_row, records = con.execute(
         "select coalesce(min(rowid), 0), coalesce(max(rowid), -1), count(*) from bvh_checked"
     ).fetchone() or (0, -1, 0)
-    require_contiguous(first_row, last_row, records)
+    common.require_contiguous(first_row, last_row, records)
     rejected_lines = con.execute(
         f"select count(distinct line) from bvh_rejects where line < {total_lines}"
     ).fetchone()
     if rejected_lines and rejected_lines[0]:
+        data_lines = f"select line_number from range(2, {total_lines}) as t(line_number)"
+        rejected = (
+            f"select distinct line as line_number from bvh_rejects where line < {total_lines}"
+        )
         con.execute(
-            f"""
-            create or replace temp table bvh_lines as
-            with data_lines as (
-                select line_number from range(2, {total_lines}) as t(line_number)
-            ),
-            rejected as (
-                select distinct line as line_number from bvh_rejects where line < {total_lines}
-            )
-            select line_number, row_number() over (order by line_number) as record_index
-            from data_lines
-            anti join rejected using (line_number)
-            """
+            "create or replace temp table bvh_lines as "
+            + common.record_lines_sql(data_lines, rejected)
         )
         checked = f"""(
             select bvh_lines.line_number, bvh_checked.*
@@ -333,16 +305,16 @@ def _load_utf8(file: Admitted, utf8: Path, transcoded: Future[tuple[int, bool]])
     else:
         checked = f"(select rowid - {first_row} + 2 as line_number, * from bvh_checked) as checked"
 
-    quarantined = quarantine_rows(
+    quarantined = common.quarantine_rows(
         ctx,
         delivery.name,
-        rejects_sql(
+        common.rejects_sql(
             "bvh_rejects",
             f"line < {total_lines}",
             "coalesce(column_name, '(record)')",
             "trim(csv_line, chr(10) || chr(13))",
         )
-        + f" union all {checked_rows_sql(checked)}",
+        + f" union all {common.checked_rows_sql(checked)}",
     )
 
     if entity == "BESLAG":

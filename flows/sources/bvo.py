@@ -16,17 +16,8 @@ from pathlib import Path
 import duckdb
 
 from flows.errors import RejectedFile
-from flows.sources.common import (
-    Admitted,
-    Delivery,
-    FileOutcome,
-    PassFile,
-    insert_values,
-    line_reader_sql,
-    quarantine_pass_rows,
-    require_contiguous,
-    sql_literal,
-)
+from flows.sources import common
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
 
 SYSTEM = "bvo"
 NAME_PATTERN = re.compile(r"^BVO_EVENTS_(\d{8}T\d{6})_(\d{6})\.jsonl\.gz$")
@@ -59,25 +50,21 @@ def recognise(path: Path) -> Delivery | None:
     )
 
 
+# The raw table's fields of an event, with their types; its lineage columns follow them.
+RECORD_COLUMNS = (
+    ("event_id", "varchar not null"),
+    ("event_time", "timestamptz not null"),
+    ("event_time_text", "varchar not null"),
+    ("op", "varchar not null"),
+    ("entity", "varchar not null"),
+    ("record_id", "varchar not null"),
+    ("version", "integer not null"),
+    ("data", "json"),
+)
+
+
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists raw")
-    con.execute(
-        f"""
-        create table if not exists {RAW_TABLE} (
-            event_id varchar not null,
-            event_time timestamptz not null,
-            event_time_text varchar not null,
-            op varchar not null,
-            entity varchar not null,
-            record_id varchar not null,
-            version integer not null,
-            data json,
-            _file_id bigint not null,
-            _line_number bigint not null,
-            _run_id varchar not null
-        )
-        """
-    )
+    common.ensure_raw_table(con, RAW_TABLE, RECORD_COLUMNS)
 
 
 def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
@@ -184,13 +171,13 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[File
     given; each line carries its file and its place in the scan, which gives its line
     number in the file. A file whose count of lines differs from its manifest's records is
     rejected with the counts; the events of the others are stored or quarantined."""
-    paths = "[" + ", ".join(sql_literal(str(file.delivery.path)) for file in files) + "]"
+    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
     # Read, parse and check in one statement: the lines are not stored apart. DuckDB keeps
     # the scan's order in the table it creates (preserve_insertion_order, which
     # ``ingest_landing`` requires), so a row's ``rowid`` is its place in the scan.
     # Numbering the rows in the scan instead (a window) would hold the whole statement,
     # JSON parsing included, on one thread.
-    reader = line_reader_sql(paths, compression="'gzip'")
+    reader = common.line_reader_sql(paths, compression="'gzip'")
     lines = f"(select file_index, line from {reader})"
     con.execute(
         "create temp table bvo_batch_checked as "
@@ -210,7 +197,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[File
     accepted = []
     for file_index, file in enumerate(files):
         count, first, last, loaded = found.get(file_index, (0, 0, -1, 0))
-        require_contiguous(first, last, count)
+        common.require_contiguous(first, last, count)
         if count != file.declared:
             outcomes.append(
                 FileOutcome.rejected(
@@ -224,27 +211,23 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[File
         accepted.append((file_index, ctx.file_id, file.delivery.name, ctx.run_id, first))
     if not accepted:
         return outcomes
-    con.execute(
-        """
-        create temp table bvo_batch_files (
-            file_index bigint, file_id bigint, file_name varchar, run_id varchar,
-            first_index bigint
-        )
-        """
+    common.values_table(
+        con,
+        "bvo_batch_files",
+        "file_index bigint, file_id bigint, file_name varchar, run_id varchar, first_index bigint",
+        accepted,
     )
-    insert_values(con, "bvo_batch_files", accepted)
     events = """(
         select files.file_id, files.file_name, files.run_id,
                checked.rowid - files.first_index + 1 as line_number, checked.*
         from bvo_batch_checked as checked
         inner join bvo_batch_files as files using (file_index)
     )"""
-    quarantine_pass_rows(con, events, raw_record="line")
+    common.quarantine_pass_rows(con, events, raw_record="line")
     con.execute(
         f"""
         insert into {RAW_TABLE}
-        select event_id, event_time, event_time_text, op, entity, record_id, version, data,
-               file_id, line_number, run_id
+        select {", ".join(name for name, _ in RECORD_COLUMNS)}, file_id, line_number, run_id
         from {events} as events where problem is null
         """
     )

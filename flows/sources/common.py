@@ -221,13 +221,43 @@ def drop_tables(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> None:
         con.execute("; ".join(f"drop table if exists {name}" for name in names))
 
 
-def insert_values(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
-    """Insert rows of Python values into a table: a list per column, unnested side by side."""
+def values_table(
+    con: duckdb.DuckDBPyConnection, table: str, columns: str, rows: Sequence[tuple]
+) -> None:
+    """A temporary table of ``columns`` (SQL) holding rows of Python values, inserted as a
+    list per column, unnested side by side (the files of a pass, with what SQL needs)."""
+    con.execute(f"create or replace temp table {table} ({columns})")
     if rows:
-        columns = [list(column) for column in zip(*rows, strict=True)]
-        con.execute(
-            f"insert into {table} select {', '.join('unnest(?)' for _ in columns)}", columns
+        values = [list(column) for column in zip(*rows, strict=True)]
+        con.execute(f"insert into {table} select {', '.join('unnest(?)' for _ in values)}", values)
+
+
+def ensure_raw_table(
+    con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[tuple[str, str]]
+) -> None:
+    """A raw table: the system's columns (name, SQL type), then the lineage of every row."""
+    typed = ", ".join(f"{name} {kind}" for name, kind in columns)
+    con.execute(
+        f"""
+        create schema if not exists raw;
+        create table if not exists {table} (
+            {typed}, _file_id bigint not null, _line_number bigint not null,
+            _run_id varchar not null
         )
+        """
+    )
+
+
+def record_lines_sql(data_lines: str, skipped: str, *keys: str) -> str:
+    """SQL: per data line that holds a record (``data_lines`` minus ``skipped``, queries of
+    ``keys`` and line_number) its record's index: record k is on the k-th such line."""
+    partition = f"partition by {', '.join(keys)} " if keys else ""
+    return f"""
+        select {"".join(f"{key}, " for key in keys)}line_number,
+            row_number() over ({partition}order by line_number) as record_index
+        from ({data_lines}) as data_lines
+        anti join ({skipped}) as skipped using ({", ".join((*keys, "line_number"))})
+    """
 
 
 def chunks(path: Path) -> Iterator[tuple[bytes, int, int]]:

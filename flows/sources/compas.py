@@ -48,21 +48,8 @@ import duckdb
 
 from flows.errors import DwhError, RejectedFile
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
-from flows.sources.common import (
-    Admitted,
-    Delivery,
-    FileOutcome,
-    PassFile,
-    byte_position,
-    chunks,
-    dated_delivery,
-    insert_values,
-    line_reader_sql,
-    quarantine_pass_rows,
-    require_contiguous,
-    sql_literal,
-    verdict,
-)
+from flows.sources import common
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
 
 SYSTEM = "compas"
 ENTITY = "VERDZAKEN"
@@ -105,7 +92,7 @@ FIELDS = ", ".join(name for name, _ in RECORD_COLUMNS)
 
 
 def recognise(path: Path) -> Delivery | None:
-    return dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
+    return common.dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -188,10 +175,10 @@ def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
 
 def _locate_c1_byte(path: Path) -> str:
     """Line and byte offset of the first byte 0x80-0x9F (bytes in, no decoding)."""
-    for chunk, offset, newlines in chunks(path):
+    for chunk, offset, newlines in common.chunks(path):
         found = C1_BYTES.search(chunk)
         if found:
-            return byte_position(chunk, found.start(), offset, newlines)
+            return common.byte_position(chunk, found.start(), offset, newlines)
     return "a byte DuckDB could not read"
 
 
@@ -218,7 +205,7 @@ def _read_sql(files: str) -> str:
     """SQL: the lines of ``files`` (a list literal), in order, with the index of their file."""
     return f"""
         select file_index, coalesce(line, '') as line
-        from {line_reader_sql(files, encoding="'latin-1'")}
+        from {common.line_reader_sql(files, encoding="'latin-1'")}
     """
 
 
@@ -356,7 +343,7 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
         """
     ).fetchall():
         file_index, lines, first, last, *ends, trailer_at, header_at = row
-        require_contiguous(first, last, lines)
+        common.require_contiguous(first, last, lines)
         found[file_index] = _Summary(
             lines=lines,
             first_index=first,
@@ -442,7 +429,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[File
     a DuckDB error); check each file's header and trailer; store the versions and lines of
     the sound files (decision 0009)."""
     key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
-    paths = "[" + ", ".join(sql_literal(str(file.delivery.path)) for file in files) + "]"
+    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
     for line_key in LINE_KEYS:
         con.execute(
             f"create or replace temp table compas_batch_lines as {_lines_sql(paths, line_key)}"
@@ -474,7 +461,7 @@ def _store(
     sound: list[tuple] = []
     for file_index, file in enumerate(files):
         delivery, ctx, summary = file.delivery, file.ctx, summaries.get(file_index)
-        result = verdict(_check_header_and_trailer, summary, delivery.delivery_date)
+        result = common.verdict(_check_header_and_trailer, summary, delivery.delivery_date)
         results.append(result)
         if result.status == "rejected":
             continue
@@ -485,15 +472,13 @@ def _store(
         )
     if not sound:
         return results
-    con.execute(
-        """
-        create or replace temp table compas_batch_files (
-            file_index bigint, file_id bigint, file_name varchar, extraction_date date,
-            run_id varchar, first_index bigint, lines bigint
-        )
-        """
+    common.values_table(
+        con,
+        "compas_batch_files",
+        "file_index bigint, file_id bigint, file_name varchar, extraction_date date, "
+        "run_id varchar, first_index bigint, lines bigint",
+        sound,
     )
-    insert_values(con, "compas_batch_files", sound)
 
     def records(parsed_where: str, *columns: str) -> str:
         """SQL: the data records (not header, not trailer) of the sound files whose
@@ -513,7 +498,7 @@ def _store(
               and lines.rowid < files.first_index + files.lines - 1
         """
 
-    quarantine_pass_rows(con, records("problem is not null", "problem", "raw_record"))
+    common.quarantine_pass_rows(con, records("problem is not null", "problem", "raw_record"))
     quarantined = dict(
         con.execute(
             """

@@ -34,23 +34,8 @@ import duckdb
 
 from flows.errors import RejectedFile
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
-from flows.sources.common import (
-    Admitted,
-    Delivery,
-    FileOutcome,
-    PassFile,
-    byte_position,
-    checked_rows_sql,
-    chunks,
-    dated_delivery,
-    insert_values,
-    line_reader_sql,
-    quarantine_pass_rows,
-    quarantine_rows,
-    rejects_sql,
-    require_contiguous,
-    sql_literal,
-)
+from flows.sources import common
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
 
 SYSTEM = "gps"
 ENTITY = "VERDACHTEZAKEN"
@@ -87,7 +72,7 @@ HEADER_LIMIT = 1 << 16  # bytes of the first line that the header check reads at
 
 
 def recognise(path: Path) -> Delivery | None:
-    return dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
+    return common.dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
 
 
 # The raw table's fields of a record, with their types; its lineage columns follow them.
@@ -111,18 +96,7 @@ FIELDS = ", ".join(name for name, _ in RECORD_COLUMNS)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists raw")
-    con.execute(
-        f"""
-        create table if not exists {RAW_TABLE} (
-            {", ".join(f"{name} {kind}" for name, kind in RECORD_COLUMNS)},
-            delivery_date date not null,
-            _file_id bigint not null,
-            _line_number bigint not null,
-            _run_id varchar not null
-        )
-        """
-    )
+    common.ensure_raw_table(con, RAW_TABLE, [*RECORD_COLUMNS, ("delivery_date", "date not null")])
 
 
 def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
@@ -133,14 +107,14 @@ def check_utf8(path: Path) -> None:
     """Reject the file at its first byte that is not UTF-8, naming line and byte offset."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
     size = 0
-    for chunk, offset, newlines in chunks(path):
+    for chunk, offset, newlines in common.chunks(path):
         size = offset + len(chunk)
         try:
             decoder.decode(chunk)
         except UnicodeDecodeError as exc:
             start = max(0, min(exc.start, len(chunk) - 1))
             raise RejectedFile(
-                f"cannot decode as UTF-8: {byte_position(chunk, start, offset, newlines)}"
+                f"cannot decode as UTF-8: {common.byte_position(chunk, start, offset, newlines)}"
             ) from exc
     try:
         decoder.decode(b"", final=True)
@@ -201,7 +175,7 @@ def _masked_line_sql(line: str) -> str:
     and 13, fields 4-d to 6+d are masked: a field too few or too many before or inside the
     personal fields shifts them by at most d.
     """
-    fields = f"regexp_extract_all(',' || {line}, {sql_literal(FIELD_PATTERN)}, 1)"
+    fields = f"regexp_extract_all(',' || {line}, {common.sql_literal(FIELD_PATTERN)}, 1)"
     personal_first = COLUMNS.index(PERSONAL[0]) + 1
     personal_last = COLUMNS.index(PERSONAL[-1]) + 1
     spread = f"abs(len({fields}) - {len(COLUMNS)})"
@@ -324,14 +298,14 @@ def _read_alone(con: duckdb.DuckDBPyConnection, file: Admitted, key: bytes) -> F
     (``gps_lines``), its CSV reader parses the records and keeps the unreadable ones with
     their line (``gps_rejects``); record k is then on the k-th data line not rejected."""
     delivery, ctx = file.delivery, file.ctx
-    path = sql_literal(str(delivery.path))
+    path = common.sql_literal(str(delivery.path))
     con.execute(
         f"""
         create or replace temp table gps_lines as
         select
             coalesce(line, '') = '' as empty,
             (length(line) - length(replace(line, '"', ''))) % 2 = 1 as odd_quotes
-        from {line_reader_sql(path)}
+        from {common.line_reader_sql(path)}
         """
     )
     # Line k is row k of gps_lines (``rowid`` from the first, see the comment in bvo.scan).
@@ -360,14 +334,10 @@ def _read_alone(con: duckdb.DuckDBPyConnection, file: Admitted, key: bytes) -> F
         )
 
     # Line numbers of readable records: the data lines that DuckDB did not reject, in order.
+    unread = "select distinct line as line_number from gps_rejects"
     con.execute(
-        f"""
-        create or replace temp table gps_record_lines as
-        select line_number, row_number() over (order by line_number) as record_index
-        from ({data_lines}) as data_lines
-        anti join (select distinct line as line_number from gps_rejects) as rejected
-            using (line_number)
-        """
+        "create or replace temp table gps_record_lines as "
+        + common.record_lines_sql(data_lines, unread)
     )
     checked = "gps_checked inner join gps_record_lines using (record_index)"
     unreadable_column = (
@@ -375,11 +345,11 @@ def _read_alone(con: duckdb.DuckDBPyConnection, file: Admitted, key: bytes) -> F
         "else coalesce(column_name, '(record)') end"
     )
     raw_line = _masked_line_sql("trim(csv_line, chr(10) || chr(13))")
-    quarantined = quarantine_rows(
+    quarantined = common.quarantine_rows(
         ctx,
         delivery.name,
-        f"{rejects_sql('gps_rejects', 'true', unreadable_column, raw_line)} "
-        f"union all {checked_rows_sql(checked)}",
+        f"{common.rejects_sql('gps_rejects', 'true', unreadable_column, raw_line)} "
+        f"union all {common.checked_rows_sql(checked)}",
     )
     con.execute(
         f"""
@@ -498,7 +468,7 @@ def _scan_shared(
     con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], key: bytes
 ) -> list[FileOutcome | None]:
     """``scan`` of many files: the sound ones loaded, None for the others."""
-    paths = "[" + ", ".join(sql_literal(str(file.delivery.path)) for file in files) + "]"
+    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
     reader = _reader_sql(paths, "gps_batch_rejects", "gps_batch_reject_scans")
     # Records are numbered in the statement that pseudonymises them (a window over the
     # reader): a table the read creates would hold the personal fields as delivered.
@@ -516,7 +486,7 @@ def _scan_shared(
         from gps_batch_checked group by file_index
         """
     ).fetchall():
-        require_contiguous(first, last, parsed)
+        common.require_contiguous(first, last, parsed)
         counts[file_index] = (parsed, first, sound)
     with_rejects = {
         path
@@ -550,32 +520,23 @@ def _scan_shared(
     if not accepted:
         return outcomes
 
-    con.execute(
-        """
-        create temp table gps_batch_files (
-            file_index bigint, file_id bigint, file_name varchar, delivery_date date,
-            run_id varchar, first_index bigint, lines bigint, skips boolean
-        )
-        """
+    common.values_table(
+        con,
+        "gps_batch_files",
+        "file_index bigint, file_id bigint, file_name varchar, delivery_date date, "
+        "run_id varchar, first_index bigint, lines bigint, skips boolean",
+        accepted,
     )
-    insert_values(con, "gps_batch_files", accepted)
-    con.execute("create temp table gps_batch_skips (file_index bigint, line_number bigint)")
-    insert_values(con, "gps_batch_skips", skips)
-    # Line numbers as in ``_read_alone``: record k of a file lies on data line k, which is line
-    # k + 1 unless empty lines came before it.
+    common.values_table(con, "gps_batch_skips", "file_index bigint, line_number bigint", skips)
+    # Line numbers as in ``_read_alone``: record k of a file lies on data line k, which is
+    # line k + 1 unless empty lines came before it.
+    data_lines = """
+        select file_index, unnest(range(2, lines + 1)) as line_number
+        from gps_batch_files where skips
+    """
     con.execute(
-        """
-        create temp table gps_batch_record_lines as
-        select
-            file_index,
-            line_number,
-            row_number() over (partition by file_index order by line_number) as record_index
-        from (
-            select file_index, unnest(range(2, lines + 1)) as line_number
-            from gps_batch_files where skips
-        ) as data_lines
-        anti join gps_batch_skips using (file_index, line_number)
-        """
+        "create temp table gps_batch_record_lines as "
+        + common.record_lines_sql(data_lines, "from gps_batch_skips", "file_index")
     )
     records = """
         select
@@ -589,7 +550,7 @@ def _scan_shared(
             on lines.file_index = checked.file_index
             and lines.record_index = checked.global_index - files.first_index + 1
     """
-    quarantine_pass_rows(con, records)
+    common.quarantine_pass_rows(con, records)
     con.execute(
         f"""
         insert into {RAW_TABLE}
