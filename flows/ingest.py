@@ -416,6 +416,9 @@ def _ingest_part(
                 strict=True,
             )
         )
+        moved = [item for item in part if _moved(item)]
+        if moved:
+            raise _Moved(moved)
         alone = read.get(part[0].file_id) if len(part) == 1 else None
         if alone is not None and alone.status == "rejected":
             con.execute("rollback")
@@ -440,9 +443,6 @@ def _ingest_part(
             con, [entry.file_id for entry in entries if entry.status == "rejected"]
         )
         ledger.record(con, entries)
-        moved = [item for item in part if _moved(item)]
-        if moved:
-            raise _Moved(moved)
         con.execute("commit")
     except _Moved as changed:
         # A file changed while the pass read it: read the pass again without it.

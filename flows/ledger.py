@@ -163,11 +163,6 @@ def loaded_twins(
     return twins
 
 
-def loaded_twin(con: duckdb.DuckDBPyConnection, sha256: str, source_system: str) -> str | None:
-    """Name of a loaded file of the same system with exactly these bytes, if any."""
-    return loaded_twins(con, [sha256], source_system).get(sha256)
-
-
 def new_file_ids(con: duckdb.DuckDBPyConnection, count: int) -> list[int]:
     """``count`` file ids, ascending."""
     return sorted(

@@ -124,15 +124,9 @@ def check_utf8(path: Path) -> None:
         ) from exc
 
 
-def check_header(path: Path) -> None:
-    """Reject the file unless its first line holds exactly the specified columns."""
-    with path.open("rb") as handle:
-        first = handle.readline(HEADER_LIMIT)
-    _check_header_line(first)
-
-
-def _check_header_line(first: bytes) -> None:
-    """``check_header`` of the file's first line (bytes, with its line end, if any)."""
+def check_header(first: bytes) -> None:
+    """Reject the file unless its first line (bytes, with its line end, if any) holds
+    exactly the specified columns."""
     text = first.removeprefix(BOM).decode("utf-8").rstrip("\r\n")
     found = next(csv.reader([text]), [])
     if tuple(found) == COLUMNS:
@@ -428,7 +422,7 @@ def _precheck(path: Path) -> _Shape | None:
         check_utf8(path)  # raises, naming line and byte offset
         raise
     end = data.find(b"\n", 0, HEADER_LIMIT)
-    _check_header_line(data[: end + 1] if end >= 0 else data[:HEADER_LIMIT])
+    check_header(data[: end + 1] if end >= 0 else data[:HEADER_LIMIT])
     return _line_shape(data)
 
 
