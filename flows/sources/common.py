@@ -21,7 +21,7 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class Delivery:
-    """A file in the landing folder that a source module recognised by its name."""
+    """A file in the landing folder that a source reader recognised by its name."""
 
     path: Path
     system: str
@@ -215,7 +215,7 @@ def dated_delivery(
 
 
 def drop_tables(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> None:
-    """Drop a module's work tables; in an aborted transaction (the caller rolls it back,
+    """Drop a reader's work tables; in an aborted transaction (the caller rolls it back,
     which drops them too) the error is ignored."""
     with contextlib.suppress(duckdb.Error):
         con.execute("; ".join(f"drop table if exists {name}" for name in names))

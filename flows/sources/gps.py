@@ -432,8 +432,8 @@ def admit(file: PassFile) -> Admitted:
     own (Python's line count is made for LF only)."""
     require_key(file.ctx.pseudonym_key, file.delivery.name)
     shape = _precheck(file.delivery.path)
-    return Admitted(file, declared=None if shape is None else shape.declared, shape=shape,
-                    alone=shape is None)  # fmt: skip
+    declared = None if shape is None else shape.declared
+    return Admitted(file, declared=declared, shape=shape, alone=shape is None)
 
 
 def unreadable(file: Admitted, exc: duckdb.Error) -> None:
