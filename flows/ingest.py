@@ -1,9 +1,11 @@
 """Ingest: every delivery in the landing folder into the raw tables, exactly once.
 
 Plain functions, no Prefect: the flow in ``flows/nightly.py`` calls ``ingest_landing``.
-Per file the ledger records what happened. A file is read only when it is new to the
-ledger (by name, size and modification time; then by sha256), so a night with one new
-delivery reads one delivery.
+This is planning (discover, fingerprint, hash, batch) and transactions: the systems are
+read by their readers (``flows/sources/registry.py``) through the pass engine
+(``flows/sources/engine.py``), and ``flows/ledger.py`` writes what happened to each file.
+A file is read only when it is new to the ledger (by name, size and modification time;
+then by sha256), so a night with one new delivery reads one delivery.
 """
 
 from __future__ import annotations
@@ -17,24 +19,30 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 
 import duckdb
 
 from flows import ledger
-from flows.errors import DwhError, RejectedFile
+from flows.errors import DwhError
 from flows.failpoints import failpoint
-from flows.sources import bvh, bvo, compas, gps
-from flows.sources.common import Delivery, LoadContext, LoadResult, sha256_of
+from flows.sources import engine
+from flows.sources.common import (
+    Delivery,
+    FileOutcome,
+    LoadContext,
+    PassFile,
+    SourceReader,
+    sha256_of,
+)
+from flows.sources.registry import READERS
 
 log = logging.getLogger(__name__)
 
-SOURCE_MODULES: tuple[ModuleType, ...] = (bvh, bvo, compas, gps)
 # At most this many files, and bytes (the first file always), of one system are read in one
-# pass (``load_batch``): bounds memory (a pass of 64 MB of GPS peaks near 1 GB) and the size
-# of a transaction. Fewer, larger passes are faster: DuckDB writes an insert of whole row
-# groups (122,880 rows) straight to the database file, a smaller one first to its WAL. A
-# module may set its own ``BATCH_BYTES`` (COMPAS and BVH: large snapshots).
+# pass (``engine.load_pass``): bounds memory (a pass of 64 MB of GPS peaks near 1 GB) and the
+# size of a transaction. Fewer, larger passes are faster: DuckDB writes an insert of whole
+# row groups (122,880 rows) straight to the database file, a smaller one first to its WAL. A
+# reader may set its own ``BATCH_BYTES`` (COMPAS and BVH: large snapshots).
 BATCH_FILES = 2000
 BATCH_BYTES = 64 * 1024 * 1024
 # Threads that hash the new files before any is read (sha256 of every file, for duplicates).
@@ -49,20 +57,32 @@ class IngestReport:
     corrected: list[str] = field(default_factory=list)
     unchanged: int = 0
     unrecognised: list[str] = field(default_factory=list)
+    # Files left for the next ingest (name, reason): still being written into landing.
+    deferred: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{len(self.loaded)} loaded ({len(self.corrected)} corrections), "
             f"{len(self.rejected)} rejected, {len(self.duplicates)} duplicates, "
             f"{self.unchanged} already known, {len(self.unrecognised)} not recognised"
         )
+        if self.deferred:
+            text += f", {len(self.deferred)} deferred ({', '.join(n for n, _ in self.deferred)})"
+        return text
 
 
-def recognise(path: Path) -> tuple[ModuleType, Delivery] | None:
-    for module in SOURCE_MODULES:
-        delivery = module.recognise(path)
+def _deferral_reason(delivery: Delivery) -> str:
+    return (
+        f"{delivery.name}: its size or modification time changed between discovery and "
+        f"reading (still being copied into landing?); left for the next ingest"
+    )
+
+
+def recognise(path: Path) -> tuple[SourceReader, Delivery] | None:
+    for reader in READERS:
+        delivery = reader.recognise(path)
         if delivery is not None:
-            return module, delivery
+            return reader, delivery
     return None
 
 
@@ -91,36 +111,20 @@ def _quarantine_file(delivery: Delivery, file_id: int, reason: str, quarantine_d
         folder.chmod(0o700)
     shutil.copy2(delivery.path, target)
     if delivery.manifest is not None and delivery.manifest.exists():
-        shutil.copy2(delivery.manifest, target.with_name(target.name + bvo.MANIFEST_SUFFIX))
+        suffix = delivery.manifest.name.removeprefix(delivery.name)
+        shutil.copy2(delivery.manifest, target.with_name(target.name + suffix))
     target.with_name(target.name + ".reason.txt").write_text(
         f"file: {delivery.name}\nsystem: {delivery.system}\nreason: {reason}\n", encoding="utf-8"
     )
-
-
-def _current_entries(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    """The ledger row in force (not superseded) of every file name, in one query."""
-    cursor = con.execute(
-        """
-        select file_name, file_id, stat_fingerprint, sha256, manifest_sha256, status
-        from meta.file_ledger
-        where status <> 'superseded'
-        order by file_id
-        """
-    )
-    columns = [d[0] for d in cursor.description][1:]
-    entries: dict[str, dict] = {}
-    for name, *values in cursor.fetchall():
-        entries.setdefault(name, dict(zip(columns, values, strict=True)))
-    return entries
 
 
 @dataclass
 class _Pending:
     """A new or changed file that will be read, with what was decided before reading it."""
 
-    module: ModuleType
+    reader: SourceReader
     delivery: Delivery
-    entry: dict | None  # the ledger row in force under its name: this file corrects it
+    entry: ledger.InForce | None  # the ledger row in force under its name: this file corrects it
     size: int
     fingerprint: str
     sha: str
@@ -130,41 +134,50 @@ class _Pending:
     arrival_seq: int = 0
     outcome: IngestReport = field(default_factory=IngestReport)
 
-    def base(self, run_id: str, started: float) -> dict:
-        """The ledger row's columns that do not depend on how reading went."""
+    def ledger_entry(
+        self, run_id: str, status: str, reason: str | None, read: FileOutcome | None, seconds: float
+    ) -> ledger.Entry:
         delivery = self.delivery
-        return {
-            "file_id": self.file_id,
-            "file_name": delivery.name,
-            "source_system": delivery.system,
-            "entity": delivery.entity,
-            "delivery_date": delivery.delivery_date,
-            "delivery_time": delivery.delivery_time,
-            "delivery_seq": delivery.seq,
-            "size_bytes": self.size,
-            "stat_fingerprint": self.fingerprint,
-            "sha256": self.sha,
-            "manifest_sha256": self.manifest_sha,
-            "arrival_seq": self.arrival_seq,
-            "loaded_at": datetime.now(UTC),
-            "run_id": run_id,
-            "started": started,
-        }
+        declared = read.rows_declared if read else None
+        return ledger.Entry(
+            file_id=self.file_id,
+            file_name=delivery.name,
+            source_system=delivery.system,
+            entity=delivery.entity,
+            delivery_date=delivery.delivery_date,
+            delivery_time=delivery.delivery_time,
+            delivery_seq=delivery.seq,
+            size_bytes=self.size,
+            stat_fingerprint=self.fingerprint,
+            sha256=self.sha,
+            manifest_sha256=self.manifest_sha,
+            # A rejection that found no count, or a count of 0, declares nothing.
+            rows_declared=declared or None if status == "rejected" else declared,
+            rows_loaded=read.rows_loaded if read else 0,
+            rows_quarantined=read.rows_quarantined if read else 0,
+            status=status,
+            reason=reason,
+            arrival_seq=self.arrival_seq,
+            loaded_at=datetime.now(UTC),
+            load_seconds=seconds,
+            run_id=run_id,
+        )
 
 
 def _hash(delivery: Delivery) -> tuple[int, str, str, str | None, float]:
     """Size, stat fingerprint, sha256 and manifest sha256 of a delivery, and the seconds
     they took. ``hashlib`` lets go of the interpreter while it hashes, so threads help."""
     started = time.perf_counter()
-    size, fingerprint = _fingerprint(delivery)
     sha = sha256_of(delivery.path)
     manifest_sha = _manifest_sha(delivery)
+    # After hashing: equal to discovery's fingerprint, the sums are of the bytes discovered.
+    size, fingerprint = _fingerprint(delivery)
     return size, fingerprint, sha, manifest_sha, time.perf_counter() - started
 
 
 def _prepare(
     con: duckdb.DuckDBPyConnection,
-    candidates: list[tuple[ModuleType, Delivery, dict | None]],
+    candidates: list[tuple[SourceReader, Delivery, ledger.InForce | None, str]],
     report: IngestReport,
 ) -> list[_Pending]:
     """Hash the candidates; give each that must be read its file id and arrival sequence.
@@ -173,39 +186,33 @@ def _prepare(
     modification time is remembered and it is not read. The others get file ids and
     arrival sequence numbers in arrival order, exactly as reading them one by one would,
     so that reading them in another order (a system's files in one batch) changes neither.
+    A file whose size or modification time changed since discovery (still being copied)
+    is deferred: it gets no file id and no ledger row, and the next ingest reads it.
     """
     pending = []
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="sha256") as pool:
-        hashed = list(pool.map(_hash, [delivery for _, delivery, _ in candidates]))
+        hashed = list(pool.map(_hash, [delivery for _, delivery, _, _ in candidates]))
     # The files are hashed side by side: each is charged its share of the time it took.
     elapsed = time.perf_counter() - started
     busy = sum(own for *_, own in hashed) or 1.0
-    for (module, delivery, entry), (size, fingerprint, sha, manifest_sha, own) in zip(
+    for (reader, delivery, entry, seen), (size, fingerprint, sha, manifest_sha, own) in zip(
         candidates, hashed, strict=True
     ):
-        if entry is not None and (entry["sha256"], entry["manifest_sha256"]) == (
-            sha,
-            manifest_sha,
-        ):
+        if fingerprint != seen:
+            report.deferred.append((delivery.name, _deferral_reason(delivery)))
+            continue
+        if entry is not None and (entry.sha256, entry.manifest_sha256) == (sha, manifest_sha):
             # Same bytes, touched: remember the new modification time and read nothing.
-            con.execute(
-                "update meta.file_ledger set stat_fingerprint = ? where file_id = ?",
-                [fingerprint, entry["file_id"]],
-            )
+            ledger.touch(con, entry.file_id, fingerprint)
             report.unchanged += 1
             continue
         seconds = elapsed * own / busy
         pending.append(
-            _Pending(module, delivery, entry, size, fingerprint, sha, manifest_sha, seconds)
+            _Pending(reader, delivery, entry, size, fingerprint, sha, manifest_sha, seconds)
         )
     if pending:
-        file_ids = sorted(
-            int(row[0])
-            for row in con.execute(
-                "select nextval('meta.file_id_seq') from range(?)", [len(pending)]
-            ).fetchall()
-        )
+        file_ids = ledger.new_file_ids(con, len(pending))
         first_seq = ledger.next_arrival_seq(con)
         for number, (item, file_id) in enumerate(zip(pending, file_ids, strict=True)):
             item.file_id = file_id
@@ -228,38 +235,39 @@ def ingest_landing(
     ``pseudonym_key`` (``flows.pseudonym.load_or_create_key``) is required as soon as a
     file with personal data (COMPAS, GPS) is to be read.
 
-    A source module with ``load_batch`` (all four have one) has its new files read many at
-    a time (up to ``BATCH_FILES`` files and ``BATCH_BYTES`` bytes, or the module's own
-    ``BATCH_BYTES``), each pass in one transaction; a module without one, file by file,
-    as are the files of a pass that failed. Systems do not depend on each other
-    (duplicates and corrections are per system and name), and file ids and arrival
-    sequence numbers are given out in arrival order beforehand, so the outcome is the one
-    of reading every file alone in arrival order.
+    A system's new files are read many at a time (up to ``BATCH_FILES`` files and
+    ``BATCH_BYTES`` bytes, or the reader's own ``BATCH_BYTES``), each pass in one
+    transaction; the files of a pass that failed are read one by one. Systems do not
+    depend on each other (duplicates and corrections are per system and name), and file
+    ids and arrival sequence numbers are given out in arrival order beforehand, so the
+    outcome is the one of reading every file alone in arrival order.
     """
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
     _require_insertion_order(con)
     ledger.ensure_meta(con)
-    for module in SOURCE_MODULES:
-        module.ensure_raw_tables(con)
+    for reader in READERS:
+        reader.ensure_raw_tables(con)
     scratch.mkdir(parents=True, exist_ok=True)
     report = IngestReport()
+    companions = tuple(suffix for reader in READERS for suffix in reader.COMPANIONS)
 
-    entries = _current_entries(con)
-    candidates: list[tuple[ModuleType, Delivery, dict | None]] = []
+    entries = ledger.in_force(con)
+    candidates: list[tuple[SourceReader, Delivery, ledger.InForce | None, str]] = []
     for path in sorted(landing.iterdir()):
-        if not path.is_file() or path.name.endswith(bvo.MANIFEST_SUFFIX):
+        if not path.is_file() or path.name.endswith(companions):
             continue
         found = recognise(path)
         if found is None:
             report.unrecognised.append(path.name)
             continue
-        module, delivery = found
+        reader, delivery = found
         entry = entries.get(delivery.name)
-        if entry is not None and entry["stat_fingerprint"] == _fingerprint(delivery)[1]:
+        seen = _fingerprint(delivery)[1]
+        if entry is not None and entry.stat_fingerprint == seen:
             report.unchanged += 1
             continue
-        candidates.append((module, delivery, entry))
+        candidates.append((reader, delivery, entry, seen))
 
     candidates.sort(key=lambda item: item[1].arrival_key)
     if candidates:
@@ -270,43 +278,47 @@ def ingest_landing(
     for number, item in enumerate(pending):
         if done[number]:
             continue
-        if hasattr(item.module, "load_batch"):
-            batch = _next_batch(pending, done, number)
-            _ingest_batch(
-                con,
-                [pending[later] for later in batch],
-                run_id,
-                scratch,
-                quarantine_dir,
-                pseudonym_key,
-            )
-            for later in batch:
-                done[later] = True
-            finished += len(batch)
-            progress(
-                f"ingest: {finished}/{len(pending)} files read "
-                f"({len(batch)} {item.delivery.system} files in one pass)"
-            )
-            continue
-        _ingest_one(con, item, run_id, scratch, quarantine_dir, pseudonym_key)
-        done[number] = True
-        finished += 1
-        if finished % 50 == 0 or finished == len(pending):
-            progress(f"ingest: {finished}/{len(pending)} files read")
+        batch = _next_batch(pending, done, number)
+        _ingest_batch(
+            con, [pending[later] for later in batch], run_id, scratch, quarantine_dir, pseudonym_key
+        )
+        for later in batch:
+            done[later] = True
+        finished += len(batch)
+        progress(
+            f"ingest: {finished}/{len(pending)} files read "
+            f"({len(batch)} {item.delivery.system} files in one pass)"
+        )
     for item in pending:  # what happened, in arrival order
         report.loaded += item.outcome.loaded
         report.rejected += item.outcome.rejected
         report.duplicates += item.outcome.duplicates
         report.corrected += item.outcome.corrected
+        report.deferred += item.outcome.deferred
     if report.unrecognised:
         progress(f"ingest: ignored files with unknown names: {', '.join(report.unrecognised[:5])}")
     return report
 
 
+class _Moved(Exception):  # noqa: N818 - not an error: files to leave for the next ingest
+    """Files whose size or modification time changed while they were being read."""
+
+    def __init__(self, items: list[_Pending]) -> None:
+        super().__init__(", ".join(item.delivery.name for item in items))
+        self.items = items
+
+
+def _moved(item: _Pending) -> bool:
+    """Whether the file (or its manifest) is no longer as it was when it was hashed."""
+    try:
+        return _fingerprint(item.delivery)[1] != item.fingerprint
+    except FileNotFoundError:
+        return True
+
+
 def _require_insertion_order(con: duckdb.DuckDBPyConnection) -> None:
-    """Line numbers come from the order DuckDB keeps while reading a file (a streaming
-    ``row_number() over ()``, or the ``rowid`` of the table a read creates): refuse a
-    connection that lets DuckDB reorder rows."""
+    """Line numbers come from the order DuckDB keeps while reading a file (the ``rowid`` of
+    the table a read creates): refuse a connection that lets DuckDB reorder rows."""
     setting = con.execute("select current_setting('preserve_insertion_order')").fetchone()
     if not (setting and setting[0]):
         raise DwhError(
@@ -317,71 +329,19 @@ def _require_insertion_order(con: duckdb.DuckDBPyConnection) -> None:
 
 def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[int]:
     """Indexes of the files read in one pass with ``pending[first]``: later ones of its system."""
-    module = pending[first].module
-    limit = getattr(module, "BATCH_BYTES", BATCH_BYTES)
+    reader = pending[first].reader
+    limit = reader.BATCH_BYTES or BATCH_BYTES
     batch: list[int] = []
     size = 0
     for number in range(first, len(pending)):
         item = pending[number]
-        if done[number] or item.module is not module:
+        if done[number] or item.reader is not reader:
             continue
         if batch and (len(batch) >= BATCH_FILES or size + item.size > limit):
             break
         batch.append(number)
         size += item.size
     return batch
-
-
-def _ingest_one(
-    con: duckdb.DuckDBPyConnection,
-    item: _Pending,
-    run_id: str,
-    scratch: Path,
-    quarantine_dir: Path,
-    pseudonym_key: bytes | None = None,
-) -> None:
-    module, delivery, entry, report = item.module, item.delivery, item.entry, item.outcome
-    base = item.base(run_id, time.perf_counter() - item.seconds)
-    file_id = item.file_id
-    twin = None if entry is not None else ledger.loaded_twin(con, item.sha, delivery.system)
-    con.execute("begin transaction")
-    try:
-        if entry is not None:
-            module.delete_file_rows(con, entry["file_id"])
-            con.execute(
-                """
-                update meta.file_ledger set status = 'superseded', superseded_by = ?
-                where file_id = ?
-                """,
-                [file_id, entry["file_id"]],
-            )
-        if twin is not None:
-            _write_ledger(con, base, "duplicate", f"byte-identical to {twin}", None)
-            report.duplicates.append((delivery.name, twin))
-        else:
-            ctx = LoadContext(
-                con=con,
-                file_id=file_id,
-                run_id=run_id,
-                scratch=scratch,
-                sha256=item.sha,
-                pseudonym_key=pseudonym_key,
-            )
-            result = module.load(delivery, ctx)
-            reason = f"correction of file_id {entry['file_id']}" if entry is not None else None
-            _write_ledger(con, base, "loaded", reason, result)
-            report.loaded.append(delivery.name)
-            if entry is not None:
-                report.corrected.append(delivery.name)
-        con.execute("commit")
-    except RejectedFile as rejection:
-        con.execute("rollback")
-        _record_rejection(con, module, delivery, entry, base, rejection)
-        report.rejected.append((delivery.name, rejection.reason))
-        _quarantine_file(delivery, file_id, rejection.reason, quarantine_dir)
-    except Exception:
-        con.execute("rollback")
-        raise
 
 
 def _ingest_batch(
@@ -407,26 +367,9 @@ def _ingest_batch(
         part.append(item)
         shas.add(item.sha)
         if item.entry is not None:
-            shas.add(item.entry["sha256"])
+            shas.add(item.entry.sha256)
     if part:
         _ingest_part(con, part, run_id, scratch, quarantine_dir, pseudonym_key)
-
-
-def _loaded_twins(con: duckdb.DuckDBPyConnection, shas: list[str], system: str) -> dict[str, str]:
-    """``ledger.loaded_twin`` of many sha256 sums, in one query."""
-    if not shas:
-        return {}
-    twins: dict[str, str] = {}
-    for sha, name in con.execute(
-        """
-        select sha256, file_name from meta.file_ledger
-        where source_system = ? and status = 'loaded' and sha256 in (select unnest(?))
-        order by arrival_seq
-        """,
-        [system, shas],
-    ).fetchall():
-        twins.setdefault(sha, name)
-    return twins
 
 
 def _ingest_part(
@@ -437,159 +380,133 @@ def _ingest_part(
     quarantine_dir: Path,
     pseudonym_key: bytes | None,
 ) -> None:
-    """One transaction: duplicates, corrections and one ``load_batch`` over the rest.
+    """One transaction: duplicates, corrections and one pass over the rest.
 
     Should anything but a file's own rejection go wrong, the transaction is rolled back
-    and the files are read one by one, which then fails (or not) as it always did.
+    and the files are read one by one, which then fails (or not) as it always did. A file
+    rejected alone in its pass is recorded in a transaction of its own: DuckDB may have
+    aborted the pass's transaction on the error that rejected it.
     """
+    moved = [item for item in part if _moved(item)]
+    for item in moved:
+        item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
+    part = [item for item in part if item not in moved]
+    if not part:
+        return
     started = time.perf_counter()
-    module = part[0].module
-    system = part[0].delivery.system
-    twins = _loaded_twins(con, [item.sha for item in part if item.entry is None], system)
+    reader = part[0].reader
+    twins = ledger.loaded_twins(
+        con, [item.sha for item in part if item.entry is None], reader.SYSTEM
+    )
     twin_of = {item.file_id: twins.get(item.sha) if item.entry is None else None for item in part}
     to_read = [item for item in part if twin_of[item.file_id] is None]
-    outcomes: list[tuple[_Pending, str, str | None, LoadResult | None]] = []
     con.execute("begin transaction")
     try:
-        for item in part:
-            if item.entry is not None:
-                module.delete_file_rows(con, item.entry["file_id"])
-                con.execute(
-                    """
-                    update meta.file_ledger set status = 'superseded', superseded_by = ?
-                    where file_id = ?
-                    """,
-                    [item.file_id, item.entry["file_id"]],
-                )
-        contexts = [
-            LoadContext(
-                con=con,
-                file_id=item.file_id,
-                run_id=run_id,
-                scratch=scratch,
-                sha256=item.sha,
-                pseudonym_key=pseudonym_key,
+        _supersede(con, part)
+        files = [
+            PassFile(
+                item.delivery,
+                LoadContext(con, item.file_id, run_id, scratch, item.sha, pseudonym_key),
             )
             for item in to_read
         ]
-        deliveries = [item.delivery for item in to_read]
-        results = module.load_batch(deliveries, contexts) if to_read else []
-        result_of = dict(zip([item.file_id for item in to_read], results, strict=True))
-        rejected_ids = []
-        for item in part:
-            twin = twin_of[item.file_id]
-            result = result_of.get(item.file_id)
-            if twin is not None:
-                outcomes.append((item, "duplicate", f"byte-identical to {twin}", None))
-            elif isinstance(result, RejectedFile):
-                declared = (
-                    LoadResult(result.rows_declared or 0, 0, 0) if result.rows_declared else None
-                )
-                outcomes.append((item, "rejected", result.reason, declared))
-                rejected_ids.append(item.file_id)
-            else:
-                assert isinstance(result, LoadResult)
-                reason = (
-                    f"correction of file_id {item.entry['file_id']}"
-                    if item.entry is not None
-                    else None
-                )
-                outcomes.append((item, "loaded", reason, result))
-        if rejected_ids:
-            con.execute(
-                "delete from meta.quarantined_rows where file_id in (select unnest(?))",
-                [rejected_ids],
+        read = dict(
+            zip(
+                [item.file_id for item in to_read],
+                engine.load_pass(reader, files) if files else [],
+                strict=True,
             )
-        shared = (time.perf_counter() - started) / len(part)
-        rows = [
-            _ledger_values(item.base(run_id, 0.0), status, reason, result, item.seconds + shared)
-            for item, status, reason, result in outcomes
-        ]
-        # One statement for all rows: a list per column, unnested side by side.
-        columns = list(rows[0])
-        con.execute(
-            f"insert into meta.file_ledger ({', '.join(columns)}) "
-            f"select {', '.join('unnest(?)' for _ in columns)}",
-            [[row[column] for row in rows] for column in columns],
         )
+        moved = [item for item in part if _moved(item)]
+        if moved:
+            raise _Moved(moved)
+        alone = read.get(part[0].file_id) if len(part) == 1 else None
+        if alone is not None and alone.status == "rejected":
+            con.execute("rollback")
+            _record_alone(con, part[0], alone, run_id, started)
+            _report(part[0], "rejected", alone.reason, quarantine_dir)
+            return
+        shared = (time.perf_counter() - started) / len(part)
+        entries = []
+        for item in part:
+            twin, outcome = twin_of[item.file_id], read.get(item.file_id)
+            reason: str | None
+            if twin is not None:
+                status, reason = "duplicate", f"byte-identical to {twin}"
+            elif outcome is not None and outcome.status == "rejected":
+                status, reason = "rejected", outcome.reason
+            else:
+                status = "loaded"
+                reason = f"correction of file_id {item.entry.file_id}" if item.entry else None
+            seconds = item.seconds + shared
+            entries.append(item.ledger_entry(run_id, status, reason, outcome, seconds))
+        ledger.forget_quarantined(
+            con, [entry.file_id for entry in entries if entry.status == "rejected"]
+        )
+        ledger.record(con, entries)
         failpoint("ingest")
         con.execute("commit")
+    except _Moved as changed:
+        # A file changed while the pass read it: read the pass again without it.
+        con.execute("rollback")
+        for item in changed.items:
+            item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
+        rest = [item for item in part if item not in changed.items]
+        _ingest_part(con, rest, run_id, scratch, quarantine_dir, pseudonym_key)
+        return
     except Exception as exc:
         con.execute("rollback")
+        if len(part) == 1:
+            raise
         # Only the kind of error: DuckDB's message may quote a line of the file.
         log.warning(
             "ingest: reading %d %s files in one pass failed (%s); reading them one by one",
             len(part),
-            system,
+            reader.SYSTEM,
             type(exc).__name__,
         )
         for item in part:
-            _ingest_one(con, item, run_id, scratch, quarantine_dir, pseudonym_key)
+            _ingest_part(con, [item], run_id, scratch, quarantine_dir, pseudonym_key)
         return
-    for item, status, reason, _ in outcomes:
-        delivery, report = item.delivery, item.outcome
-        if status == "duplicate":
-            report.duplicates.append((delivery.name, twin_of[item.file_id] or ""))
-        elif status == "rejected":
-            assert reason is not None
-            report.rejected.append((delivery.name, reason))
-            _quarantine_file(delivery, item.file_id, reason, quarantine_dir)
-        else:
-            report.loaded.append(delivery.name)
-            if item.entry is not None:
-                report.corrected.append(delivery.name)
+    for item, entry in zip(part, entries, strict=True):
+        _report(item, entry.status, twin_of[item.file_id] or entry.reason, quarantine_dir)
 
 
-def _record_rejection(
+def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
+    """Corrections replace what came before under their name: rows and ledger row."""
+    for item in part:
+        if item.entry is not None:
+            item.reader.delete_file_rows(con, item.entry.file_id)
+            ledger.supersede(con, item.entry.file_id, by=item.file_id)
+
+
+def _record_alone(
     con: duckdb.DuckDBPyConnection,
-    module: ModuleType,
-    delivery: Delivery,
-    entry: dict | None,
-    base: dict,
-    rejection: RejectedFile,
+    item: _Pending,
+    outcome: FileOutcome,
+    run_id: str,
+    started: float,
 ) -> None:
-    """A rejected correction still supersedes what came before under its name."""
+    """A file rejected alone, in a transaction of its own; a rejected correction still
+    supersedes what came before under its name."""
     con.execute("begin transaction")
-    if entry is not None:
-        module.delete_file_rows(con, entry["file_id"])
-        con.execute(
-            "update meta.file_ledger set status = 'superseded', superseded_by = ? "
-            "where file_id = ?",
-            [base["file_id"], entry["file_id"]],
-        )
-    con.execute("delete from meta.quarantined_rows where file_id = ?", [base["file_id"]])
-    declared = LoadResult(rejection.rows_declared or 0, 0, 0) if rejection.rows_declared else None
-    _write_ledger(con, base, "rejected", rejection.reason, declared)
+    _supersede(con, [item])
+    ledger.forget_quarantined(con, [item.file_id])
+    seconds = item.seconds + time.perf_counter() - started
+    ledger.record(con, [item.ledger_entry(run_id, "rejected", outcome.reason, outcome, seconds)])
     con.execute("commit")
 
 
-def _ledger_values(
-    base: dict, status: str, reason: str | None, result: LoadResult | None, seconds: float
-) -> dict:
-    values = {key: value for key, value in base.items() if key != "started"}
-    return {
-        **values,
-        "rows_declared": result.rows_declared if result else None,
-        "rows_loaded": result.rows_loaded if result else 0,
-        "rows_quarantined": result.rows_quarantined if result else 0,
-        "status": status,
-        "reason": reason,
-        "superseded_by": None,
-        "load_seconds": seconds,
-    }
-
-
-def _write_ledger(
-    con: duckdb.DuckDBPyConnection,
-    base: dict,
-    status: str,
-    reason: str | None,
-    result: LoadResult | None,
-) -> None:
-    started = base["started"]
-    values = _ledger_values(base, status, reason, result, time.perf_counter() - started)
-    columns = ", ".join(values)
-    placeholders = ", ".join("?" for _ in values)
-    con.execute(
-        f"insert into meta.file_ledger ({columns}) values ({placeholders})", list(values.values())
-    )
+def _report(item: _Pending, status: str, detail: str | None, quarantine_dir: Path) -> None:
+    """What became of a committed file, on its report (and a rejected file's copy aside)."""
+    name, report = item.delivery.name, item.outcome
+    if status == "duplicate":
+        report.duplicates.append((name, detail or ""))
+    elif status == "rejected":
+        assert detail is not None
+        report.rejected.append((name, detail))
+        _quarantine_file(item.delivery, item.file_id, detail, quarantine_dir)
+    else:
+        report.loaded.append(name)
+        if item.entry is not None:
+            report.corrected.append(name)

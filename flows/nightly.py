@@ -113,7 +113,7 @@ def ingest_task(home: str, landing: str | None, run_id: str) -> dict:
     logger.info(f"ingest: {report.summary()}")
     for name, reason in report.rejected:
         logger.warning(f"ingest: rejected {name}: {reason}")
-    for name, reason in getattr(report, "deferred", []):
+    for name, reason in report.deferred:
         logger.warning(f"ingest: left {name} for the next run: {reason}")
     return asdict(report)
 

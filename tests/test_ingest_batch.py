@@ -18,7 +18,8 @@ from flows import ingest
 from flows.errors import DwhError
 from flows.ingest import IngestReport, ingest_landing
 from flows.pseudonym import PseudonymKeyError
-from flows.sources import bvh, bvo, compas, gps
+from flows.sources import bvh, bvo, compas, engine, gps
+from flows.sources.common import NO_DELIMITER
 
 from conftest import DATA, rows
 
@@ -151,12 +152,10 @@ def one_by_one(root: Path, runs: list[list[tuple[str, bytes]]]) -> tuple[Side, l
     """The reference: every file delivered in turn and ingested alone, file by file."""
     side = Side(root)
     reports = []
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delattr(gps, "load_batch")
-        for run in runs:
-            for name, data in sorted(run):
-                side.deliver(name, data)
-                reports.append(side.ingest())
+    for run in runs:
+        for name, data in sorted(run):
+            side.deliver(name, data)
+            reports.append(side.ingest())  # a pass of one
     return side, reports
 
 
@@ -170,21 +169,33 @@ def in_batches(root: Path, runs: list[list[tuple[str, bytes]]]) -> tuple[Side, l
     return side, reports
 
 
-def count_calls(monkeypatch: pytest.MonkeyPatch, module) -> dict[str, list]:
-    """What a source module is asked to read, per entry point (``load``, ``load_batch``)."""
-    seen: dict[str, list] = {"load": [], "load_batch": []}
-    load, load_batch = module.load, module.load_batch
+def count_calls(monkeypatch: pytest.MonkeyPatch, reader) -> dict[str, list]:
+    """What the pass engine is asked to read of one system: the passes ingest plans
+    (``passes``: the files of each) and the files read alone (``alone``): set aside by a
+    pass to be read in a pass of their own, or read one by one after their pass failed."""
+    seen: dict[str, list] = {"alone": [], "passes": []}
+    load_pass = engine.load_pass
+    depth = [0]
+    failed: set[str] = set()
 
-    def counting_load(delivery, ctx):
-        seen["load"].append(delivery.name)
-        return load(delivery, ctx)
+    def counting_load_pass(source, files):
+        names = [file.delivery.name for file in files]
+        if source is reader and (depth[0] or (len(names) == 1 and names[0] in failed)):
+            seen["alone"] += names
+            failed.difference_update(names)
+        elif source is reader:
+            seen["passes"].append(names)
+        depth[0] += 1
+        try:
+            return load_pass(source, files)
+        except Exception:
+            if source is reader and not depth[0] - 1:
+                failed.update(names)  # ingest reads them one by one
+            raise
+        finally:
+            depth[0] -= 1
 
-    def counting_load_batch(deliveries, ctxs):
-        seen["load_batch"].append([delivery.name for delivery in deliveries])
-        return load_batch(deliveries, ctxs)
-
-    monkeypatch.setattr(module, "load", counting_load)
-    monkeypatch.setattr(module, "load_batch", counting_load_batch)
+    monkeypatch.setattr(engine, "load_pass", counting_load_pass)
     return seen
 
 
@@ -196,7 +207,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
 
 def test_a_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, calls):
     batch, batch_reports = in_batches(tmp_path / "batch", [RUN_1, RUN_2])
-    passes, alone = list(calls["load_batch"]), list(calls["load"])
+    passes, alone = list(calls["passes"]), list(calls["alone"])
     reference, reference_reports = one_by_one(tmp_path / "reference", [RUN_1, RUN_2])
 
     expected = reference.state()
@@ -264,7 +275,7 @@ def test_files_of_other_systems_in_between_do_not_split_the_pass(tmp_path, calls
         side.deliver(gps_name(day), variant(zaak_id))
     report = side.ingest()
     assert len(report.loaded) == 5
-    assert calls["load_batch"] == [[gps_name("0701"), gps_name("0705"), gps_name("0712")]]
+    assert calls["passes"] == [[gps_name("0701"), gps_name("0705"), gps_name("0712")]]
     ledger = rows(side.con, "select file_name from meta.file_ledger order by file_id")
     assert [name for (name,) in ledger] == [
         gps_name("0701"),
@@ -282,13 +293,13 @@ def test_files_of_other_systems_in_between_do_not_split_the_pass(tmp_path, calls
 def test_when_the_pass_fails_the_files_are_read_one_by_one(tmp_path, monkeypatch):
     reference, _ = one_by_one(tmp_path / "reference", [RUN_1])
     failing = Side(tmp_path / "failing")
-    load_shared = gps._load_shared
+    scan_shared = gps._scan_shared
 
     def fail_late(con, *args):
-        load_shared(con, *args)  # rows written, then DuckDB fails: all must roll back
+        scan_shared(con, *args)  # rows written, then DuckDB fails: all must roll back
         con.execute("select error('disk on fire')")
 
-    monkeypatch.setattr(gps, "_load_shared", fail_late)
+    monkeypatch.setattr(gps, "_scan_shared", fail_late)
     for name, data in sorted(RUN_1):
         failing.deliver(name, data)
     failing.ingest()
@@ -316,7 +327,7 @@ def test_passes_are_bounded_in_files_and_bytes(tmp_path, monkeypatch, calls, lim
         side.deliver(gps_name(f"06{number + 1:02d}"), variant(6000 + number))
     report = side.ingest()
     assert len(report.loaded) == 5
-    assert [len(names) for names in calls["load_batch"]] == passes
+    assert [len(names) for names in calls["passes"]] == passes
     assert sum("gps files in one pass" in message for message in side.messages) == len(passes)
 
 
@@ -352,7 +363,7 @@ def test_line_shape_counts_lines_as_duckdbs_line_reader(tmp_path, data):
         f"""
         select row_number() over () as line_number, coalesce(line, '') = '' as empty
         from read_csv(
-            '{path}', columns = {{'line': 'VARCHAR'}}, delim = {gps.NO_DELIMITER}, quote = '',
+            '{path}', columns = {{'line': 'VARCHAR'}}, delim = {NO_DELIMITER}, quote = '',
             escape = '', header = false, auto_detect = false, strict_mode = false
         )
         """
@@ -529,25 +540,20 @@ class BvoSide(Side):
 def bvo_ingest(root: Path, *, batch: bool) -> tuple[BvoSide, list]:
     side = BvoSide(root)
     reports = []
-    with pytest.MonkeyPatch.context() as patch:
-        if not batch:
-            patch.delattr(bvo, "load_batch")
-        for run in (BVO_RUN_1, BVO_RUN_2):
-            if batch:
-                for name, data, manifest in sorted(run, key=lambda item: item[0]):
-                    side.deliver_bvo(name, data, manifest)
-                reports.append(side.ingest())
-            else:
-                for name, data, manifest in sorted(run, key=lambda item: item[0]):
-                    side.deliver_bvo(name, data, manifest)
-                    reports.append(side.ingest())
+    for run in (BVO_RUN_1, BVO_RUN_2):
+        for name, data, manifest in sorted(run, key=lambda item: item[0]):
+            side.deliver_bvo(name, data, manifest)
+            if not batch:
+                reports.append(side.ingest())  # a pass of one
+        if batch:
+            reports.append(side.ingest())
     return side, reports
 
 
 def test_bvo_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, monkeypatch):
     seen = count_calls(monkeypatch, bvo)
     batch, batch_reports = bvo_ingest(tmp_path / "batch", batch=True)
-    passes, alone = list(seen["load_batch"]), list(seen["load"])
+    passes, alone = list(seen["passes"]), list(seen["alone"])
     reference, reference_reports = bvo_ingest(tmp_path / "reference", batch=False)
 
     expected = reference.state()
@@ -590,10 +596,10 @@ def test_bvo_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, monke
         bvo_name("0802", 8),
     ) == [(1,), (3,), (5,)]
 
-    # Files of one pass unless the same bytes came earlier in it (0704_2, 0725, 0801). Read
-    # alone by ``load``: a line count that differs from the manifest (0718 in run 1), a
-    # file that is not gzip (0804), and, as the scan of their pass fails on a file DuckDB
-    # cannot decode (0805, not UTF-8), every file of that pass.
+    # Files of one pass unless the same bytes came earlier in it (0704_2, 0725, 0801). A
+    # line count that differs from the manifest (0718 in run 1) is rejected by the scan of
+    # its pass. Read alone: a file that is not gzip (0804), and, as the scan of their pass
+    # fails on a file DuckDB cannot decode (0805, not UTF-8), every file of that pass.
     seq = slice(-15, -9)
     assert [[int(name[seq]) for name in names] for names in passes] == [
         [1],
@@ -604,7 +610,7 @@ def test_bvo_batch_gives_exactly_what_reading_file_by_file_gives(tmp_path, monke
         [3, 4, 5, 6, 12],
         [13, 15],
     ]
-    assert [int(name[seq]) for name in alone] == [4, 6, 8, 9, 10, 11, 12]
+    assert [int(name[seq]) for name in alone] == [6, 8, 9, 10, 11, 12]
 
 
 def test_bvo_line_numbers_of_a_pass_over_many_files_match_the_files(tmp_path, caplog):
@@ -714,18 +720,15 @@ def arrival(module, name: str) -> tuple:
 
 def ingest_runs(side: Side, module, runs: tuple, *, batch: bool) -> list[IngestReport]:
     """Deliver each run's files in arrival order and ingest: once per run (``batch``), or
-    after every file with the module's ``load_batch`` taken away (the reference)."""
+    after every file, a pass of one each (the reference)."""
     reports = []
-    with pytest.MonkeyPatch.context() as patch:
-        if not batch:
-            patch.delattr(module, "load_batch")
-        for run in runs:
-            for name, data in sorted(run, key=lambda item: arrival(module, item[0])):
-                side.deliver(name, data)
-                if not batch:
-                    reports.append(side.ingest())
-            if batch:
+    for run in runs:
+        for name, data in sorted(run, key=lambda item: arrival(module, item[0])):
+            side.deliver(name, data)
+            if not batch:
                 reports.append(side.ingest())
+        if batch:
+            reports.append(side.ingest())
     return reports
 
 
@@ -739,7 +742,7 @@ def test_compas_scan_of_many_snapshots_gives_exactly_what_reading_each_alone_giv
 ):
     seen = count_calls(monkeypatch, compas)
     batch, batch_reports = compas_ingest(tmp_path / "batch", batch=True)
-    passes, alone = list(seen["load_batch"]), list(seen["load"])
+    passes, alone = list(seen["passes"]), list(seen["alone"])
     reference, reference_reports = compas_ingest(tmp_path / "reference", batch=False)
 
     expected = reference.state()
@@ -900,20 +903,13 @@ def test_a_compas_table_of_the_former_layout_becomes_versions_and_lines(tmp_path
 
 
 def test_compas_sets_its_own_bound_on_the_bytes_of_a_scan(tmp_path, monkeypatch):
-    passes: list[int] = []
-    load_batch = compas.load_batch
-
-    def counting_load_batch(deliveries, ctxs):
-        passes.append(len(deliveries))
-        return load_batch(deliveries, ctxs)
-
-    monkeypatch.setattr(compas, "load_batch", counting_load_batch)
+    seen = count_calls(monkeypatch, compas)
     monkeypatch.setattr(compas, "BATCH_BYTES", 2 * len(VALID_SNAPSHOT) + 10)
     side = CompasSide(tmp_path / "bounded")
     for day in ("1101", "1102", "1103", "1104", "1105"):
         side.deliver(compas_name(day), compas_file("compas_valid.DAT", day))
     assert len(side.ingest().loaded) == 5
-    assert passes == [2, 2, 1]
+    assert [len(names) for names in seen["passes"]] == [2, 2, 1]
 
 
 # --- BVH: snapshots one after the other in a pass, the next one transcoded meanwhile ------
@@ -970,7 +966,7 @@ def bvh_ingest(root: Path, *, batch: bool) -> tuple[BvhSide, list]:
 def test_bvh_pass_gives_exactly_what_reading_each_snapshot_alone_gives(tmp_path, monkeypatch):
     seen = count_calls(monkeypatch, bvh)
     batch, batch_reports = bvh_ingest(tmp_path / "batch", batch=True)
-    passes = list(seen["load_batch"])
+    passes = list(seen["passes"])
     reference, reference_reports = bvh_ingest(tmp_path / "reference", batch=False)
 
     expected = reference.state()

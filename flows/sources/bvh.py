@@ -4,7 +4,7 @@ DuckDB cannot read cp1252 without an extension that is downloaded at run time, a
 latin-1 rejects the bytes 0x80-0x9F that cp1252 uses for the euro sign and curly quotes.
 So each file is transcoded whole, streaming, to UTF-8 first (bytes in, bytes out); DuckDB's
 ``read_csv`` then does all parsing, and SQL checks every field in the same statement. In a
-pass of many snapshots (``load_batch``) a thread transcodes the next file while DuckDB
+pass of many snapshots (``scan``) a thread transcodes the next file while DuckDB
 reads the current one. See docs/decisions/0004.
 """
 
@@ -12,25 +12,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
 from flows.errors import RejectedFile
-from flows.sources.common import (
-    CHUNK,
-    PROBLEM_COLUMN_SQL,
-    PROBLEM_REASON_SQL,
-    Delivery,
-    LoadContext,
-    LoadResult,
-    dated_delivery,
-    drop_tables,
-    quarantine_rows,
-    sql_literal,
-)
+from flows.sources import common
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
 
 SYSTEM = "bvh"
 NAME_PATTERN = re.compile(r"^BVH_(?P<entity>ONDERZOEK|BESLAG|EXECUTIE)_(\d{8})\.csv$")
@@ -70,8 +60,9 @@ ENTITIES: dict[str, list[tuple[str, str]]] = {
 }
 # Read by ingest: at most this many bytes of snapshots in one pass (one transaction). The
 # files of a pass are read one after the other, so memory does not grow with it.
-BATCH_BYTES = 512 * 1024 * 1024
-WORK_TABLES = ("bvh_checked", "bvh_rejects", "bvh_reject_scans", "bvh_lines")
+BATCH_BYTES: int | None = 512 * 1024 * 1024
+WORK_TABLES: tuple[str, ...] = ("bvh_checked", "bvh_rejects", "bvh_reject_scans", "bvh_lines")
+COMPANIONS: tuple[str, ...] = ()
 SQL_TYPES = {"key": "varchar", "text": "varchar", "date": "date", "amount": "decimal(18,2)"}
 
 
@@ -80,23 +71,14 @@ def raw_table(entity: str) -> str:
 
 
 def recognise(path: Path) -> Delivery | None:
-    return dated_delivery(path, NAME_PATTERN, SYSTEM)
+    return common.dated_delivery(path, NAME_PATTERN, SYSTEM)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists raw")
     for entity, columns in ENTITIES.items():
-        typed = ",\n".join(f"{name.lower()} {SQL_TYPES[kind]}" for name, kind in columns)
-        con.execute(
-            f"""
-            create table if not exists {raw_table(entity)} (
-                {typed},
-                extraction_date date not null,
-                _file_id bigint not null,
-                _line_number bigint not null,
-                _run_id varchar not null
-            )
-            """
+        typed = [(name.lower(), SQL_TYPES[kind]) for name, kind in columns]
+        common.ensure_raw_table(
+            con, raw_table(entity), [*typed, ("extraction_date", "date not null")]
         )
 
 
@@ -114,26 +96,20 @@ def transcode_to_utf8(source: Path, target: Path) -> tuple[int, bool]:
     (cp1252 leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined).
     """
     newlines = 0
-    offset = 0
     last = b""
-    with source.open("rb") as src, target.open("wb") as dst:
-        while chunk := src.read(CHUNK):
+    with target.open("wb") as dst:
+        for chunk, offset, newlines in common.chunks(source):
             if chunk.isascii():
                 dst.write(chunk)
             else:
                 try:
                     dst.write(chunk.decode("cp1252").encode("utf-8"))
                 except UnicodeDecodeError as exc:
-                    bad = offset + exc.start
-                    line = newlines + chunk[: exc.start].count(b"\n") + 1
-                    raise RejectedFile(
-                        f"cannot decode as Windows-1252: byte 0x{chunk[exc.start]:02X} "
-                        f"at line {line} (byte offset {bad})"
-                    ) from exc
-            newlines += chunk.count(b"\n")
-            offset += len(chunk)
-            last = chunk[-1:]
-    return newlines, last == b"\n"
+                    where = common.byte_position(chunk, exc.start, offset, newlines)
+                    raise RejectedFile(f"cannot decode as Windows-1252: {where}") from exc
+            last = chunk
+    line_ends = newlines + last.count(b"\n")
+    return line_ends, last[-1:] == b"\n"
 
 
 def _read_last_line(path: Path) -> str:
@@ -182,72 +158,58 @@ def _typed_and_checks(columns: list[tuple[str, str]]) -> tuple[list[str], list[s
     return typed, checks
 
 
-def _utf8_copy(delivery: Delivery, ctx: LoadContext) -> Path:
-    return ctx.scratch / f"{delivery.name}.utf8"
+def _utf8_copy(delivery: Delivery, ctx: PassFile | Admitted) -> Path:
+    return ctx.ctx.scratch / f"{delivery.name}.utf8"
 
 
-def load(delivery: Delivery, ctx: LoadContext) -> LoadResult:
-    utf8 = _utf8_copy(delivery, ctx)
-    try:
-        return _load_utf8(delivery, ctx, utf8, transcode_to_utf8(delivery.path, utf8), alone=True)
-    finally:
-        utf8.unlink(missing_ok=True)
-        drop_tables(ctx.con, WORK_TABLES)
+def admit(file: PassFile) -> Admitted:
+    """Header and trailer are checked on the UTF-8 copy the scan makes (one file ahead)."""
+    return Admitted(file)
 
 
-def load_batch(
-    deliveries: Sequence[Delivery], ctxs: Sequence[LoadContext]
-) -> list[LoadResult | RejectedFile]:
-    """Load many snapshots in the caller's transaction: per file what ``load`` returns or
-    raises. The files are read one after the other as ``load`` reads them; meanwhile a
+def unreadable(file: Admitted, exc: duckdb.Error) -> FileOutcome:
+    """A snapshot DuckDB's reader cannot parse at all (its header and trailer were sound)."""
+    fields = _read_last_line(file.delivery.path).split(";")
+    declared = int(fields[1]) if len(fields) == 3 and fields[1].isdigit() else None
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return FileOutcome.rejected(
+        f"cannot read as ';'-separated CSV: {first_line}", rows_declared=declared
+    )
+
+
+def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[FileOutcome | None]:
+    """Read the snapshots one after the other, each transcoded to UTF-8 first; meanwhile a
     thread transcodes the next one (Python's codec holds the interpreter, DuckDB does not),
-    so transcoding and reading overlap."""
-    if len(deliveries) != len(ctxs):
-        raise ValueError("load_batch needs one context per delivery")
-    copies = [_utf8_copy(delivery, ctx) for delivery, ctx in zip(deliveries, ctxs, strict=True)]
-    results: list[LoadResult | RejectedFile] = []
+    so transcoding and reading overlap. A DuckDB error is raised."""
+    copies = [_utf8_copy(file.delivery, file) for file in files]
+    results: list[FileOutcome | None] = []
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bvh-transcode") as pool:
-            transcoded = pool.submit(transcode_to_utf8, deliveries[0].path, copies[0])
-            for number, (delivery, ctx, copy) in enumerate(
-                zip(deliveries, ctxs, copies, strict=True)
-            ):
+            transcoded = pool.submit(transcode_to_utf8, files[0].delivery.path, copies[0])
+            for number, (file, copy) in enumerate(zip(files, copies, strict=True)):
                 current = transcoded
-                if number + 1 < len(deliveries):  # one file ahead, not more
-                    following = deliveries[number + 1].path
+                if number + 1 < len(files):  # one file ahead, not more
+                    following = files[number + 1].delivery.path
                     transcoded = pool.submit(transcode_to_utf8, following, copies[number + 1])
                 try:
-                    results.append(_load_utf8(delivery, ctx, copy, current.result(), alone=False))
-                except RejectedFile as rejection:
-                    results.append(rejection)
+                    results.append(common.verdict(_load_utf8, file, copy, current))
                 finally:
                     copy.unlink(missing_ok=True)
     finally:
         for copy in copies:
             copy.unlink(missing_ok=True)
-        drop_tables(ctxs[0].con, WORK_TABLES)
     return results
 
 
-def _load_utf8(
-    delivery: Delivery,
-    ctx: LoadContext,
-    utf8: Path,
-    transcoded: tuple[int, bool],
-    *,
-    alone: bool,
-) -> LoadResult:
-    """Load a snapshot from its UTF-8 copy; ``transcoded``: what transcode_to_utf8 returned.
-
-    A file DuckDB's reader cannot parse at all is rejected when read ``alone``; in a pass
-    the error is raised (it aborts the pass's transaction), and the caller then reads the
-    files one by one.
-    """
+def _load_utf8(file: Admitted, utf8: Path, transcoded: Future[tuple[int, bool]]) -> FileOutcome:
+    """Load a snapshot from its UTF-8 copy; ``transcoded``: transcode_to_utf8 at work on it
+    (it raises the file's rejection when the file is not Windows-1252)."""
+    delivery, ctx = file.delivery, file.ctx
     assert delivery.entity is not None
     entity = delivery.entity
     columns = ENTITIES[entity]
     con = ctx.con
-    line_ends, final_newline = transcoded
+    line_ends, final_newline = transcoded.result()
     total_lines = line_ends if final_newline else line_ends + 1
 
     with utf8.open(encoding="utf-8", newline="") as handle:
@@ -283,34 +245,26 @@ def _load_utf8(
         f"coalesce(delivered_{number}, '')" for number in range(len(columns))
     )
     con.execute("drop table if exists bvh_rejects; drop table if exists bvh_reject_scans")
-    try:
-        con.execute(
-            f"""
-            create or replace temp table bvh_checked as
-            select
-                * exclude ({", ".join(f"delivered_{number}" for number in range(len(columns)))}),
-                case when problem is not null then {raw_record} end as raw_record
+    con.execute(
+        f"""
+        create or replace temp table bvh_checked as
+        select
+            * exclude ({", ".join(f"delivered_{number}" for number in range(len(columns)))}),
+            case when problem is not null then {raw_record} end as raw_record
+        from (
+            select *, case {" ".join(checks)} end as problem
             from (
-                select *, case {" ".join(checks)} end as problem
-                from (
-                    select {", ".join(typed)}, {", ".join(delivered)}
-                    from read_csv(
-                        {sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"',
-                        header = true, auto_detect = false, columns = {column_spec},
-                        store_rejects = true, rejects_table = 'bvh_rejects',
-                        rejects_scan = 'bvh_reject_scans'
-                    )
-                ) as typed
-            ) as records
-            """
-        )
-    except duckdb.Error as exc:
-        if not alone:
-            raise
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise RejectedFile(
-            f"cannot read as ';'-separated CSV: {first_line}", rows_declared=declared
-        ) from exc
+                select {", ".join(typed)}, {", ".join(delivered)}
+                from read_csv(
+                    {common.sql_literal(str(utf8))}, delim = ';', quote = '"', escape = '"',
+                    header = true, auto_detect = false, columns = {column_spec},
+                    store_rejects = true, rejects_table = 'bvh_rejects',
+                    rejects_scan = 'bvh_reject_scans'
+                )
+            ) as typed
+        ) as records
+        """
+    )
     misplaced = con.execute(
         f"""
         select min(line) from bvh_rejects
@@ -330,25 +284,18 @@ def _load_utf8(
     first_row, last_row, records = con.execute(
         "select coalesce(min(rowid), 0), coalesce(max(rowid), -1), count(*) from bvh_checked"
     ).fetchone() or (0, -1, 0)
-    if last_row - first_row + 1 != records:
-        raise RuntimeError(f"rows of {delivery.name} are not numbered contiguously")
+    common.require_contiguous(first_row, last_row, records)
     rejected_lines = con.execute(
         f"select count(distinct line) from bvh_rejects where line < {total_lines}"
     ).fetchone()
     if rejected_lines and rejected_lines[0]:
+        data_lines = f"select line_number from range(2, {total_lines}) as t(line_number)"
+        rejected = (
+            f"select distinct line as line_number from bvh_rejects where line < {total_lines}"
+        )
         con.execute(
-            f"""
-            create or replace temp table bvh_lines as
-            with data_lines as (
-                select line_number from range(2, {total_lines}) as t(line_number)
-            ),
-            rejected as (
-                select distinct line as line_number from bvh_rejects where line < {total_lines}
-            )
-            select line_number, row_number() over (order by line_number) as record_index
-            from data_lines
-            anti join rejected using (line_number)
-            """
+            "create or replace temp table bvh_lines as "
+            + common.record_lines_sql(data_lines, rejected)
         )
         checked = f"""(
             select bvh_lines.line_number, bvh_checked.*
@@ -358,28 +305,16 @@ def _load_utf8(
     else:
         checked = f"(select rowid - {first_row} + 2 as line_number, * from bvh_checked) as checked"
 
-    quarantined = quarantine_rows(
+    quarantined = common.quarantine_rows(
         ctx,
         delivery.name,
-        f"""
-        select
-            line as line_number,
-            coalesce(column_name, '(record)') as column_name,
-            'unreadable record: ' || lower(error_type::varchar) || ' — ' || error_message
-                as reason,
-            trim(csv_line, chr(10) || chr(13)) as raw_record
-        from (
-            select *, row_number() over (partition by line order by column_idx) as nth
-            from bvh_rejects where line < {total_lines}
-        ) where nth = 1
-        union all
-        select
-            line_number,
-            {PROBLEM_COLUMN_SQL} as column_name,
-            {PROBLEM_REASON_SQL} as reason,
-            raw_record
-        from {checked} where problem is not null
-        """,
+        common.rejects_sql(
+            "bvh_rejects",
+            f"line < {total_lines}",
+            "coalesce(column_name, '(record)')",
+            "trim(csv_line, chr(10) || chr(13))",
+        )
+        + f" union all {common.checked_rows_sql(checked)}",
     )
 
     if entity == "BESLAG":
@@ -408,4 +343,4 @@ def _load_utf8(
     )
     row = con.execute("select count(*) from bvh_checked where problem is null").fetchone()
     loaded = int(row[0]) if row else 0
-    return LoadResult(rows_declared=declared, rows_loaded=loaded, rows_quarantined=quarantined)
+    return FileOutcome.loaded(declared, loaded, quarantined)

@@ -1,7 +1,7 @@
 """COMPAS, the OM's old case system: fixed-width ISO-8859-1 snapshots of suspect-cases.
 
 DuckDB reads the files as lines (one VARCHAR column, no delimiter or quoting,
-``encoding='latin-1'``), many snapshots in one scan (``load_batch``; ``load`` is a scan of
+``encoding='latin-1'``), many snapshots in one scan (``scan``; a single file is a scan of
 one). SQL cuts the fields with ``substr``.
 
 A snapshot repeats nearly every record of the one before, so the raw layer keeps a
@@ -48,17 +48,8 @@ import duckdb
 
 from flows.errors import DwhError, RejectedFile
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
-from flows.sources.common import (
-    CHUNK,
-    Delivery,
-    LoadContext,
-    LoadResult,
-    dated_delivery,
-    drop_tables,
-    insert_values,
-    quarantine_pass_rows,
-    sql_literal,
-)
+from flows.sources import common
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
 
 SYSTEM = "compas"
 ENTITY = "VERDZAKEN"
@@ -75,14 +66,13 @@ PERSONAL_FIRST, PERSONAL_LAST = 14, 70  # bsn, geboortedatum, achternaam
 # Read by ingest: at most this many bytes of snapshots in one scan (the first file always).
 # A scan keeps its distinct lines in memory, not every line: the 36 snapshots of the
 # scale-10 demo (1.36 GB, 1.44M distinct lines) in one scan keep the process near 1.2 GiB.
-BATCH_BYTES = 2 * 1024 * 1024 * 1024
-BATCH_TABLES = ("compas_batch_lines", "compas_batch_parsed", "compas_batch_files")
+BATCH_BYTES: int | None = 2 * 1024 * 1024 * 1024
+COMPANIONS: tuple[str, ...] = ()
+WORK_TABLES: tuple[str, ...] = ("compas_batch_lines", "compas_batch_parsed", "compas_batch_files")
 # How a line of a scan finds its distinct text: a 64-bit hash of the line, in a temporary
 # table only (an unkeyed digest of personal data is never stored). Should two different
 # lines of a scan share a hash, the scan is keyed again by the next, 128-bit, one.
 LINE_KEYS = ("hash(line)", "md5_number(line)")
-# Four control characters as the "delimiter": no line is ever split into fields.
-NO_DELIMITER = "chr(28) || chr(29) || chr(30) || chr(31)"
 # ISO-8859-1 leaves 0x80-0x9F to control codes; DuckDB's latin-1 reader refuses them.
 C1_BYTES = re.compile(rb"[\x80-\x9f]")
 # The fields of a record version, with their types, in the order of the view's columns.
@@ -102,7 +92,7 @@ FIELDS = ", ".join(name for name, _ in RECORD_COLUMNS)
 
 
 def recognise(path: Path) -> Delivery | None:
-    return dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
+    return common.dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -185,19 +175,10 @@ def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
 
 def _locate_c1_byte(path: Path) -> str:
     """Line and byte offset of the first byte 0x80-0x9F (bytes in, no decoding)."""
-    newlines = 0
-    offset = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            found = C1_BYTES.search(chunk)
-            if found:
-                line = newlines + chunk[: found.start()].count(b"\n") + 1
-                return (
-                    f"byte 0x{chunk[found.start()]:02X} at line {line} "
-                    f"(byte offset {offset + found.start()})"
-                )
-            newlines += chunk.count(b"\n")
-            offset += len(chunk)
+    for chunk, offset, newlines in common.chunks(path):
+        found = C1_BYTES.search(chunk)
+        if found:
+            return common.byte_position(chunk, found.start(), offset, newlines)
     return "a byte DuckDB could not read"
 
 
@@ -224,11 +205,7 @@ def _read_sql(files: str) -> str:
     """SQL: the lines of ``files`` (a list literal), in order, with the index of their file."""
     return f"""
         select file_index, coalesce(line, '') as line
-        from read_csv(
-            {files}, columns = {{'line': 'VARCHAR'}},
-            delim = {NO_DELIMITER}, quote = '', escape = '', header = false,
-            auto_detect = false, encoding = 'latin-1', strict_mode = false
-        )
+        from {common.line_reader_sql(files, encoding="'latin-1'")}
     """
 
 
@@ -366,10 +343,7 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
         """
     ).fetchall():
         file_index, lines, first, last, *ends, trailer_at, header_at = row
-        if last - first + 1 != lines:
-            # Line numbers count on the lines of a file being one run of the scan. Should
-            # DuckDB ever interleave files, fail the pass: the caller reads them one by one.
-            raise RuntimeError("lines of one file are not contiguous in a read of many files")
+        common.require_contiguous(first, last, lines)
         found[file_index] = _Summary(
             lines=lines,
             first_index=first,
@@ -381,8 +355,8 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
     return found
 
 
-def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int:
-    """Reject the file unless header and trailer are right; return the declared records."""
+def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> FileOutcome:
+    """Reject the file unless header and trailer are right; the declared records."""
     if summary is None:
         raise RejectedFile("file is empty: no header record")
     total = summary.lines
@@ -432,110 +406,79 @@ def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int
             f"between header and trailer",
             rows_declared=declared,
         )
-    return declared
+    return FileOutcome.loaded(declared, 0, 0)
 
 
-def load(delivery: Delivery, ctx: LoadContext) -> LoadResult:
-    """Load one snapshot (a scan of one file); raises ``RejectedFile``."""
-    (result,) = _load_scan([delivery], [ctx], alone=True)
-    if isinstance(result, RejectedFile):
-        raise result
-    return result
+def admit(file: PassFile) -> Admitted:
+    """Nothing to check before reading but the key: header and trailer come from the scan."""
+    require_key(file.ctx.pseudonym_key, file.delivery.name)
+    return Admitted(file)
 
 
-def load_batch(
-    deliveries: Sequence[Delivery], ctxs: Sequence[LoadContext]
-) -> list[LoadResult | RejectedFile]:
-    """Load many snapshots in one scan: per file what ``load`` returns or raises.
-
-    Everything runs in the caller's transaction. A DuckDB error (a byte the latin-1 reader
-    refuses, in any file) is raised: the caller then reads the files one by one, and
-    ``load`` names the file and the byte.
-    """
-    return _load_scan(deliveries, ctxs, alone=False)
+def unreadable(file: Admitted, exc: duckdb.Error) -> FileOutcome:
+    if "latin-1" in str(exc):
+        return FileOutcome.rejected(
+            f"cannot decode as ISO-8859-1: {_locate_c1_byte(file.delivery.path)}; "
+            f"bytes 0x80-0x9F are control codes, not text"
+        )
+    return FileOutcome.rejected(f"cannot read as ISO-8859-1 text lines: {exc}")
 
 
-def _load_scan(
-    deliveries: Sequence[Delivery], ctxs: Sequence[LoadContext], *, alone: bool
-) -> list[LoadResult | RejectedFile]:
-    if len(deliveries) != len(ctxs):
-        raise ValueError("load_batch needs one context per delivery")
-    key = b""
-    for delivery, ctx in zip(deliveries, ctxs, strict=True):
-        key = require_key(ctx.pseudonym_key, delivery.name)
-    con = ctxs[0].con
-    files = "[" + ", ".join(sql_literal(str(delivery.path)) for delivery in deliveries) + "]"
-    try:
-        for line_key in LINE_KEYS:
-            try:
-                con.execute(
-                    f"create or replace temp table compas_batch_lines as "
-                    f"{_lines_sql(files, line_key)}"
-                )
-            except duckdb.Error as exc:
-                if not alone:
-                    raise
-                if "latin-1" in str(exc):
-                    raise RejectedFile(
-                        f"cannot decode as ISO-8859-1: {_locate_c1_byte(deliveries[0].path)}; "
-                        f"bytes 0x80-0x9F are control codes, not text"
-                    ) from exc
-                raise RejectedFile(f"cannot read as ISO-8859-1 text lines: {exc}") from exc
-            con.execute(
-                f"create or replace temp table compas_batch_parsed as "
-                f"{_parsed_sql(files, line_key)}",
-                key_parameters(key),
-            )
-            row = con.execute(
-                "select count(*) = count(distinct line_key) from compas_batch_parsed"
-            ).fetchone()
-            if row and row[0]:
-                break  # every distinct line has a key of its own
-        else:
-            names = [delivery.name for delivery in deliveries]
-            raise DwhError(
-                f"two different COMPAS lines share a key under {' and '.join(LINE_KEYS)} in "
-                f"a scan of {len(names)} snapshot(s) ({names[0]} .. {names[-1]}); nothing "
-                f"of them was stored"
-            )
-        return _store(con, deliveries, ctxs, _summaries(con))
-    finally:
-        drop_tables(con, BATCH_TABLES)
+def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[FileOutcome | None]:
+    """Read many snapshots in one scan (a byte the latin-1 reader refuses, in any file, is
+    a DuckDB error); check each file's header and trailer; store the versions and lines of
+    the sound files (decision 0009)."""
+    key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
+    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
+    for line_key in LINE_KEYS:
+        con.execute(
+            f"create or replace temp table compas_batch_lines as {_lines_sql(paths, line_key)}"
+        )
+        con.execute(
+            f"create or replace temp table compas_batch_parsed as {_parsed_sql(paths, line_key)}",
+            key_parameters(key),
+        )
+        row = con.execute(
+            "select count(*) = count(distinct line_key) from compas_batch_parsed"
+        ).fetchone()
+        if row and row[0]:
+            break  # every distinct line has a key of its own
+    else:
+        names = [file.delivery.name for file in files]
+        raise DwhError(
+            f"two different COMPAS lines share a key under {' and '.join(LINE_KEYS)} in "
+            f"a scan of {len(names)} snapshot(s) ({names[0]} .. {names[-1]}); nothing "
+            f"of them was stored"
+        )
+    return list(_store(con, files, _summaries(con)))
 
 
 def _store(
-    con: duckdb.DuckDBPyConnection,
-    deliveries: Sequence[Delivery],
-    ctxs: Sequence[LoadContext],
-    summaries: dict[int, _Summary],
-) -> list[LoadResult | RejectedFile]:
+    con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], summaries: dict[int, _Summary]
+) -> list[FileOutcome]:
     """Reject the files whose header or trailer fail; store the records of the others."""
-    results: list[LoadResult | RejectedFile] = []
+    results: list[FileOutcome] = []
     sound: list[tuple] = []
-    for file_index, (delivery, ctx) in enumerate(zip(deliveries, ctxs, strict=True)):
-        summary = summaries.get(file_index)
-        try:
-            declared = _check_header_and_trailer(summary, delivery.delivery_date)
-        except RejectedFile as rejection:
-            results.append(rejection)
+    for file_index, file in enumerate(files):
+        delivery, ctx, summary = file.delivery, file.ctx, summaries.get(file_index)
+        result = common.verdict(_check_header_and_trailer, summary, delivery.delivery_date)
+        results.append(result)
+        if result.status == "rejected":
             continue
         assert summary is not None
-        results.append(LoadResult(rows_declared=declared, rows_loaded=0, rows_quarantined=0))
         sound.append(
             (file_index, ctx.file_id, delivery.name, delivery.delivery_date, ctx.run_id)
             + (summary.first_index, summary.lines)
         )
     if not sound:
         return results
-    con.execute(
-        """
-        create or replace temp table compas_batch_files (
-            file_index bigint, file_id bigint, file_name varchar, extraction_date date,
-            run_id varchar, first_index bigint, lines bigint
-        )
-        """
+    common.values_table(
+        con,
+        "compas_batch_files",
+        "file_index bigint, file_id bigint, file_name varchar, extraction_date date, "
+        "run_id varchar, first_index bigint, lines bigint",
+        sound,
     )
-    insert_values(con, "compas_batch_files", sound)
 
     def records(parsed_where: str, *columns: str) -> str:
         """SQL: the data records (not header, not trailer) of the sound files whose
@@ -555,7 +498,7 @@ def _store(
               and lines.rowid < files.first_index + files.lines - 1
         """
 
-    quarantine_pass_rows(con, records("problem is not null", "problem", "raw_record"))
+    common.quarantine_pass_rows(con, records("problem is not null", "problem", "raw_record"))
     quarantined = dict(
         con.execute(
             """
@@ -576,7 +519,7 @@ def _store(
     # Only versions a sound file holds: nothing of a rejected file enters a raw table.
     held = (
         ""
-        if len(sound) == len(deliveries)
+        if len(sound) == len(files)
         else """and line_key in (
             select line_key from compas_batch_lines
             where file_index in (select file_index from compas_batch_files)
@@ -590,7 +533,7 @@ def _store(
         from compas_batch_parsed
         where problem is null {held}
         """,
-        {"run_id": ctxs[0].run_id},
+        {"run_id": files[0].ctx.run_id},
     )
     inserted = con.execute(
         f"""
@@ -600,11 +543,10 @@ def _store(
         """
     ).fetchone()
     for file_index, file_id, *_, lines in sound:
-        declared = results[file_index]
-        assert isinstance(declared, LoadResult)
         bad = quarantined.get(file_id, 0)
-        results[file_index] = LoadResult(declared.rows_declared, lines - 2 - bad, bad)
-    loaded = sum(result.rows_loaded for result in results if isinstance(result, LoadResult))
+        declared = results[file_index].rows_declared or 0
+        results[file_index] = FileOutcome.loaded(declared, lines - 2 - bad, bad)
+    loaded = sum(result.rows_loaded for result in results)
     if not inserted or inserted[0] != loaded:
         # Every data record of a sound file is either stored or quarantined; should the
         # count ever disagree, fail the pass rather than let the ledger say otherwise.

@@ -15,15 +15,15 @@ quoted field spans a line end; a file where the records found do not add up to i
 lines (a quoted field with a line end, or an unclosed quote that swallowed the next line)
 is rejected, because its rows can no longer be told apart reliably.
 
-``load_batch`` reads many files in one ``read_csv`` (a night of daily deltas is hundreds
-of small files, and a read per file costs more than the reading): per file it gives the
-same result as ``load``, which it falls back on for every file that is not plain sailing.
+``scan`` reads many files in one ``read_csv`` (a night of daily deltas is hundreds of
+small files, and a read per file costs more than the reading): per file it gives the same
+result as reading the file alone, the careful way (``_read_alone``), which every file that
+is not plain sailing gets, in a pass of its own.
 """
 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import re
 from collections.abc import Sequence
@@ -34,20 +34,8 @@ import duckdb
 
 from flows.errors import RejectedFile
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
-from flows.sources.common import (
-    CHUNK,
-    PROBLEM_COLUMN_SQL,
-    PROBLEM_REASON_SQL,
-    Delivery,
-    LoadContext,
-    LoadResult,
-    dated_delivery,
-    finish_pass,
-    insert_values,
-    quarantine_pass_rows,
-    quarantine_rows,
-    sql_literal,
-)
+from flows.sources import common
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
 
 SYSTEM = "gps"
 ENTITY = "VERDACHTEZAKEN"
@@ -71,7 +59,8 @@ COLUMNS = (
 )
 PERSONAL = ("verdachte_bsn", "verdachte_geboortedatum", "verdachte_achternaam")
 MASK = "***"
-NO_DELIMITER = "chr(28) || chr(29) || chr(30) || chr(31)"
+BATCH_BYTES: int | None = None  # ingest's default
+COMPANIONS: tuple[str, ...] = ()
 DATE_PATTERN = "[0-9]{4}-[0-9]{2}-[0-9]{2}"
 TIMESTAMP_PATTERN = (
     "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?"
@@ -83,7 +72,7 @@ HEADER_LIMIT = 1 << 16  # bytes of the first line that the header check reads at
 
 
 def recognise(path: Path) -> Delivery | None:
-    return dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
+    return common.dated_delivery(path, NAME_PATTERN, SYSTEM, ENTITY)
 
 
 # The raw table's fields of a record, with their types; its lineage columns follow them.
@@ -107,18 +96,7 @@ FIELDS = ", ".join(name for name, _ in RECORD_COLUMNS)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists raw")
-    con.execute(
-        f"""
-        create table if not exists {RAW_TABLE} (
-            {", ".join(f"{name} {kind}" for name, kind in RECORD_COLUMNS)},
-            delivery_date date not null,
-            _file_id bigint not null,
-            _line_number bigint not null,
-            _run_id varchar not null
-        )
-        """
-    )
+    common.ensure_raw_table(con, RAW_TABLE, [*RECORD_COLUMNS, ("delivery_date", "date not null")])
 
 
 def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
@@ -128,38 +106,27 @@ def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
 def check_utf8(path: Path) -> None:
     """Reject the file at its first byte that is not UTF-8, naming line and byte offset."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    newlines = 0
-    offset = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                start = max(0, min(exc.start, len(chunk) - 1))
-                line = newlines + chunk[:start].count(b"\n") + 1
-                raise RejectedFile(
-                    f"cannot decode as UTF-8: byte 0x{chunk[start]:02X} at line {line} "
-                    f"(byte offset {offset + start})"
-                ) from exc
-            newlines += chunk.count(b"\n")
-            offset += len(chunk)
+    size = 0
+    for chunk, offset, newlines in common.chunks(path):
+        size = offset + len(chunk)
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError as exc:
+            start = max(0, min(exc.start, len(chunk) - 1))
+            raise RejectedFile(
+                f"cannot decode as UTF-8: {common.byte_position(chunk, start, offset, newlines)}"
+            ) from exc
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raise RejectedFile(
-            f"cannot decode as UTF-8: the file ends inside a character (byte offset {offset})"
+            f"cannot decode as UTF-8: the file ends inside a character (byte offset {size})"
         ) from exc
 
 
-def check_header(path: Path) -> None:
-    """Reject the file unless its first line holds exactly the specified columns."""
-    with path.open("rb") as handle:
-        first = handle.readline(HEADER_LIMIT)
-    _check_header_line(first)
-
-
-def _check_header_line(first: bytes) -> None:
-    """``check_header`` of the file's first line (bytes, with its line end, if any)."""
+def check_header(first: bytes) -> None:
+    """Reject the file unless its first line (bytes, with its line end, if any) holds
+    exactly the specified columns."""
     text = first.removeprefix(BOM).decode("utf-8").rstrip("\r\n")
     found = next(csv.reader([text]), [])
     if tuple(found) == COLUMNS:
@@ -202,7 +169,7 @@ def _masked_line_sql(line: str) -> str:
     and 13, fields 4-d to 6+d are masked: a field too few or too many before or inside the
     personal fields shifts them by at most d.
     """
-    fields = f"regexp_extract_all(',' || {line}, {sql_literal(FIELD_PATTERN)}, 1)"
+    fields = f"regexp_extract_all(',' || {line}, {common.sql_literal(FIELD_PATTERN)}, 1)"
     personal_first = COLUMNS.index(PERSONAL[0]) + 1
     personal_last = COLUMNS.index(PERSONAL[-1]) + 1
     spread = f"abs(len({fields}) - {len(COLUMNS)})"
@@ -315,23 +282,29 @@ def _checked_sql(fields: str, keys: str) -> str:
     """
 
 
-def _read_checked(delivery: Delivery, ctx: LoadContext, key: bytes) -> None:
-    """Temp tables gps_lines (line number, empty?, odd quote count?) and gps_checked."""
-    con = ctx.con
-    path = sql_literal(str(delivery.path))
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _read_alone(con: duckdb.DuckDBPyConnection, file: Admitted, key: bytes) -> FileOutcome:
+    """A file read alone, the careful way: DuckDB's line reader counts its physical lines
+    (``gps_lines``), its CSV reader parses the records and keeps the unreadable ones with
+    their line (``gps_rejects``); record k is then on the k-th data line not rejected."""
+    delivery, ctx = file.delivery, file.ctx
+    path = common.sql_literal(str(delivery.path))
     con.execute(
         f"""
         create or replace temp table gps_lines as
         select
-            row_number() over () as line_number,
             coalesce(line, '') = '' as empty,
             (length(line) - length(replace(line, '"', ''))) % 2 = 1 as odd_quotes
-        from read_csv(
-            {path}, columns = {{'line': 'VARCHAR'}}, delim = {NO_DELIMITER}, quote = '',
-            escape = '', header = false, auto_detect = false, strict_mode = false
-        )
+        from {common.line_reader_sql(path)}
         """
     )
+    # Line k is row k of gps_lines (``rowid`` from the first, see the comment in bvo.scan).
+    first = _count(con, "select min(rowid) from gps_lines")
+    numbered = f"(select rowid - {first} + 1 as line_number, * from gps_lines)"
     con.execute("drop table if exists gps_rejects; drop table if exists gps_reject_scans")
     reader = _reader_sql(path, "gps_rejects", "gps_reject_scans")
     fields = f"select row_number() over () as record_index, * from {reader}"
@@ -339,42 +312,15 @@ def _read_checked(delivery: Delivery, ctx: LoadContext, key: bytes) -> None:
         f"create or replace temp table gps_checked as {_checked_sql(fields, 'record_index')}",
         key_parameters(key),
     )
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def load(delivery: Delivery, ctx: LoadContext) -> LoadResult:
-    key = require_key(ctx.pseudonym_key, delivery.name)
-    con = ctx.con
-    check_utf8(delivery.path)
-    check_header(delivery.path)
-    try:
-        return _load_checked(delivery, ctx, key)
-    finally:
-        # The rejects table holds unreadable records as delivered: personal data. (When
-        # DuckDB itself failed, the rollback of the file's transaction drops them.)
-        with contextlib.suppress(duckdb.Error):
-            con.execute(
-                "drop table if exists gps_rejects; drop table if exists gps_reject_scans; "
-                "drop table if exists gps_lines; drop table if exists gps_checked"
-            )
-
-
-def _load_checked(delivery: Delivery, ctx: LoadContext, key: bytes) -> LoadResult:
-    con = ctx.con
-    _read_checked(delivery, ctx, key)
-    data_lines = "select line_number from gps_lines where line_number > 1 and not empty"
+    data_lines = f"select line_number from {numbered} where line_number > 1 and not empty"
     declared = _count(con, f"select count(*) from ({data_lines})")
     parsed = _count(con, "select count(*) from gps_checked")
     rejected = _count(con, "select count(distinct line) from gps_rejects")
     strays = _count(con, f"select count(*) from gps_rejects where line not in ({data_lines})")
     if parsed + rejected != declared or strays:
-        odd = _count(con, "select min(line_number) from gps_lines where odd_quotes")
+        odd = _count(con, f"select min(line_number) from {numbered} where odd_quotes")
         hint = f" (first line with an odd number of quotes: {odd})" if odd else ""
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"the file has {declared} data lines but the CSV reader found "
             f"{parsed + rejected} records: a quoted field spans a line end or a quote is "
             f"not closed{hint}",
@@ -382,63 +328,48 @@ def _load_checked(delivery: Delivery, ctx: LoadContext, key: bytes) -> LoadResul
         )
 
     # Line numbers of readable records: the data lines that DuckDB did not reject, in order.
+    unread = "select distinct line as line_number from gps_rejects"
     con.execute(
-        f"""
-        create or replace temp table gps_record_lines as
-        select line_number, row_number() over (order by line_number) as record_index
-        from ({data_lines}) as data_lines
-        anti join (select distinct line as line_number from gps_rejects) as rejected
-            using (line_number)
-        """
+        "create or replace temp table gps_record_lines as "
+        + common.record_lines_sql(data_lines, unread)
     )
-    quarantined = quarantine_rows(
+    checked = "gps_checked inner join gps_record_lines using (record_index)"
+    unreadable_column = (
+        "case when error_type in ('MISSING COLUMNS', 'TOO MANY COLUMNS') then '(record)' "
+        "else coalesce(column_name, '(record)') end"
+    )
+    raw_line = _masked_line_sql("trim(csv_line, chr(10) || chr(13))")
+    quarantined = common.quarantine_rows(
         ctx,
         delivery.name,
-        f"""
-        select
-            line as line_number,
-            case when error_type in ('MISSING COLUMNS', 'TOO MANY COLUMNS') then '(record)'
-                else coalesce(column_name, '(record)') end as column_name,
-            'unreadable record: ' || lower(error_type::varchar) || ' — ' || error_message
-                as reason,
-            {_masked_line_sql("trim(csv_line, chr(10) || chr(13))")} as raw_record
-        from (
-            select *, row_number() over (partition by line order by column_idx) as nth
-            from gps_rejects
-        ) where nth = 1
-        union all
-        select
-            line_number,
-            {PROBLEM_COLUMN_SQL} as column_name,
-            {PROBLEM_REASON_SQL} as reason,
-            raw_record
-        from gps_checked
-        inner join gps_record_lines using (record_index)
-        where problem is not null
-        """,
+        f"{common.rejects_sql('gps_rejects', 'true', unreadable_column, raw_line)} "
+        f"union all {common.checked_rows_sql(checked)}",
     )
     con.execute(
         f"""
         insert into {RAW_TABLE}
         select {FIELDS}, ?, ?, line_number, ?
-        from gps_checked
-        inner join gps_record_lines using (record_index)
+        from {checked}
         where problem is null
         order by line_number
         """,
         [delivery.delivery_date, ctx.file_id, ctx.run_id],
     )
     loaded = _count(con, "select count(*) from gps_checked where problem is null")
-    con.execute("drop table if exists gps_record_lines")
-    return LoadResult(rows_declared=declared, rows_loaded=loaded, rows_quarantined=quarantined)
+    return FileOutcome.loaded(declared, loaded, quarantined)
 
 
 # --- many files in one pass -----------------------------------------------------------------
 
 # Bytes where DuckDB's line reader may end a line that Python's count does not (CR, control
-# codes): a file holding one is not read with the others but alone, by ``load``.
+# codes): a file holding one is not read with the others but in a pass of its own.
 LINE_BREAKING = bytes(sorted(set(range(0x20)) - {0x09, 0x0A}))
-BATCH_TABLES = (
+WORK_TABLES: tuple[str, ...] = (
+    "gps_lines",
+    "gps_rejects",
+    "gps_reject_scans",
+    "gps_checked",
+    "gps_record_lines",
     "gps_batch_rejects",
     "gps_batch_reject_scans",
     "gps_batch_checked",
@@ -464,7 +395,7 @@ class _Shape:
 def _line_shape(data: bytes) -> _Shape | None:
     """Lines and empty lines of a file's bytes, counted in Python; None for a CR or control code.
 
-    For a file whose lines end in LF only, DuckDB's line reader (``gps_lines`` in ``load``)
+    For a file whose lines end in LF only, DuckDB's line reader (``gps_lines`` in ``_read_alone``)
     returns one row per physical line, empty lines included, and none after a final LF:
     so does this count (tests/test_ingest_batch.py compares the two).
     """
@@ -480,78 +411,61 @@ def _line_shape(data: bytes) -> _Shape | None:
 
 
 def _precheck(path: Path) -> _Shape | None:
-    """``load``'s checks before reading (UTF-8, header) and ``_line_shape``, from one read.
+    """The checks before reading (UTF-8, header) and ``_line_shape``, from one read.
 
-    Raises RejectedFile with exactly ``load``'s reason.
+    Raises RejectedFile naming line and byte as ``check_utf8`` and ``check_header`` do.
     """
     data = path.read_bytes()
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
-        check_utf8(path)  # raises, naming line and byte offset as ``load`` does
+        check_utf8(path)  # raises, naming line and byte offset
         raise
     end = data.find(b"\n", 0, HEADER_LIMIT)
-    _check_header_line(data[: end + 1] if end >= 0 else data[:HEADER_LIMIT])
+    check_header(data[: end + 1] if end >= 0 else data[:HEADER_LIMIT])
     return _line_shape(data)
 
 
-def load_batch(
-    deliveries: Sequence[Delivery], ctxs: Sequence[LoadContext]
-) -> list[LoadResult | RejectedFile]:
-    """Load many GPS files in one pass: per file what ``load`` would return or raise.
+def admit(file: PassFile) -> Admitted:
+    """The checks before reading (UTF-8, header) and the file's count of data lines, done
+    in Python from one read. A file with a CR or a control code is read in a pass of its
+    own (Python's line count is made for LF only)."""
+    require_key(file.ctx.pseudonym_key, file.delivery.name)
+    shape = _precheck(file.delivery.path)
+    declared = None if shape is None else shape.declared
+    return Admitted(file, declared=declared, shape=shape, alone=shape is None)
 
-    Per file first ``load``'s own checks (UTF-8, header) and its count of data lines,
-    done in Python. The files that pass are read by one ``read_csv`` over all of them, in
-    the order given; every record carries ``file_index`` (its file) and ``global_index``
-    (its place in the scan, which DuckDB keeps in file order, as ``load`` relies on within
-    one file), and is typed, checked and pseudonymised by the SQL ``load`` uses. A file
+
+def unreadable(file: Admitted, exc: duckdb.Error) -> None:
+    """DuckDB's reader copes with any UTF-8 file with the right header: an error is not
+    the file's."""
+    return None
+
+
+def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[FileOutcome | None]:
+    """A file alone is read the careful way (``_read_alone``). Many files are read by one
+    ``read_csv`` over all of them, in the order given; every record carries ``file_index``
+    (its file) and ``global_index`` (its place in the scan, which DuckDB keeps in file
+    order), and is typed, checked and pseudonymised by the SQL the careful way uses. A file
     whose records all parsed (none rejected by the reader, as many as its data lines) is
-    loaded from this pass. Any other file is read again alone by ``load``, which gives its
-    verdict: unreadable records are rare, and DuckDB's rejects table of a read over many
-    files can miss some (an unterminated quote in a later file, seen with DuckDB 2.0), so
-    a file's rejects are only ever taken from a read of that file alone. A file with a CR
-    or a control code goes to ``load`` too (Python's line count is made for LF only).
-
-    Everything runs in the caller's transaction; a DuckDB error is raised, and the caller
-    then reads the files one by one.
-    """
-    if len(deliveries) != len(ctxs):
-        raise ValueError("load_batch needs one context per delivery")
-    results: list[LoadResult | RejectedFile | None] = [None] * len(deliveries)
-    shapes: dict[int, _Shape] = {}
-    alone: list[int] = []
-    for index, (delivery, ctx) in enumerate(zip(deliveries, ctxs, strict=True)):
-        require_key(ctx.pseudonym_key, delivery.name)
-        try:
-            shape = _precheck(delivery.path)
-        except RejectedFile as rejection:
-            results[index] = rejection
-            continue
-        if shape is None:
-            alone.append(index)
-        else:
-            shapes[index] = shape
-    # The pass's rejects table holds unreadable records as delivered: personal data, which
-    # finish_pass drops whatever happens.
-    return finish_pass(load, _load_shared, shapes, BATCH_TABLES, alone, deliveries, ctxs, results)
+    loaded from this scan. Any other file is read again in a pass of its own: unreadable
+    records are rare, and DuckDB's rejects table of a read over many files can miss some
+    (an unterminated quote in a later file, seen with DuckDB 2.0), so a file's rejects are
+    only ever taken from a read of that file alone."""
+    key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
+    if len(files) == 1:
+        return [_read_alone(con, files[0], key)]
+    return _scan_shared(con, files, key)
 
 
-def _load_shared(
-    con: duckdb.DuckDBPyConnection,
-    deliveries: Sequence[Delivery],
-    ctxs: Sequence[LoadContext],
-    shapes: dict[int, _Shape],
-    results: list[LoadResult | RejectedFile | None],
-) -> list[int]:
-    """Read the files of ``shapes`` in one scan and load the sound ones.
-
-    Returns the batch indexes of the files that must be read alone.
-    """
-    key = require_key(ctxs[0].pseudonym_key, deliveries[0].name)
-    read = list(shapes)  # batch indexes in scan order: file_index i is read[i]
-    files = "[" + ", ".join(sql_literal(str(deliveries[index].path)) for index in read) + "]"
-    con.execute("; ".join(f"drop table if exists {name}" for name in BATCH_TABLES))
-    reader = _reader_sql(files, "gps_batch_rejects", "gps_batch_reject_scans")
+def _scan_shared(
+    con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], key: bytes
+) -> list[FileOutcome | None]:
+    """``scan`` of many files: the sound ones loaded, None for the others."""
+    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
+    reader = _reader_sql(paths, "gps_batch_rejects", "gps_batch_reject_scans")
+    # Records are numbered in the statement that pseudonymises them (a window over the
+    # reader): a table the read creates would hold the personal fields as delivered.
     fields = f"select file_index, row_number() over () as global_index, * from {reader}"
     con.execute(
         "create temp table gps_batch_checked as "
@@ -566,10 +480,7 @@ def _load_shared(
         from gps_batch_checked group by file_index
         """
     ).fetchall():
-        if last - first + 1 != parsed:
-            # Line numbers count on the records of a file being one run of the scan. Should
-            # DuckDB ever interleave files, fail the pass: the caller reads them one by one.
-            raise RuntimeError("records of one file are not contiguous in a read of many files")
+        common.require_contiguous(first, last, parsed)
         counts[file_index] = (parsed, first, sound)
     with_rejects = {
         path
@@ -581,17 +492,19 @@ def _load_shared(
             """
         ).fetchall()
     }
+    # The rejects hold unreadable records as delivered: personal data.
     con.execute("drop table gps_batch_rejects; drop table gps_batch_reject_scans")
 
-    alone: list[int] = []
+    outcomes: list[FileOutcome | None] = []
     accepted: list[tuple] = []
     skips: list[tuple[int, int]] = []
-    for file_index, index in enumerate(read):
-        shape, delivery, ctx = shapes[index], deliveries[index], ctxs[index]
-        parsed, first, _ = counts.get(file_index, (0, 0, 0))
+    for file_index, file in enumerate(files):
+        shape, delivery, ctx = file.shape, file.delivery, file.ctx
+        parsed, first, sound = counts.get(file_index, (0, 0, 0))
         if str(delivery.path) in with_rejects or parsed != shape.declared:
-            alone.append(index)
+            outcomes.append(None)
             continue
+        outcomes.append(FileOutcome.loaded(shape.declared, sound, parsed - sound))
         skipped = [line for line in shape.empty if line > 1]
         skips += [(file_index, line) for line in skipped]
         accepted.append(
@@ -599,34 +512,25 @@ def _load_shared(
             + (first, shape.lines, bool(skipped))
         )
     if not accepted:
-        return alone
+        return outcomes
 
-    con.execute(
-        """
-        create temp table gps_batch_files (
-            file_index bigint, file_id bigint, file_name varchar, delivery_date date,
-            run_id varchar, first_index bigint, lines bigint, skips boolean
-        )
-        """
+    common.values_table(
+        con,
+        "gps_batch_files",
+        "file_index bigint, file_id bigint, file_name varchar, delivery_date date, "
+        "run_id varchar, first_index bigint, lines bigint, skips boolean",
+        accepted,
     )
-    insert_values(con, "gps_batch_files", accepted)
-    con.execute("create temp table gps_batch_skips (file_index bigint, line_number bigint)")
-    insert_values(con, "gps_batch_skips", skips)
-    # Line numbers as in ``load``: record k of a file lies on data line k, which is line
-    # k + 1 unless empty lines came before it.
+    common.values_table(con, "gps_batch_skips", "file_index bigint, line_number bigint", skips)
+    # Line numbers as in ``_read_alone``: record k of a file lies on data line k, which is
+    # line k + 1 unless empty lines came before it.
+    data_lines = """
+        select file_index, unnest(range(2, lines + 1)) as line_number
+        from gps_batch_files where skips
+    """
     con.execute(
-        """
-        create temp table gps_batch_record_lines as
-        select
-            file_index,
-            line_number,
-            row_number() over (partition by file_index order by line_number) as record_index
-        from (
-            select file_index, unnest(range(2, lines + 1)) as line_number
-            from gps_batch_files where skips
-        ) as data_lines
-        anti join gps_batch_skips using (file_index, line_number)
-        """
+        "create temp table gps_batch_record_lines as "
+        + common.record_lines_sql(data_lines, "from gps_batch_skips", "file_index")
     )
     records = """
         select
@@ -640,7 +544,7 @@ def _load_shared(
             on lines.file_index = checked.file_index
             and lines.record_index = checked.global_index - files.first_index + 1
     """
-    quarantine_pass_rows(con, records)
+    common.quarantine_pass_rows(con, records)
     con.execute(
         f"""
         insert into {RAW_TABLE}
@@ -650,21 +554,4 @@ def _load_shared(
         order by file_id, line_number
         """
     )
-    file_ids = [row[1] for row in accepted]
-    quarantined = dict(
-        con.execute(
-            """
-            select file_id, count(*) from meta.quarantined_rows
-            where file_id in (select unnest(?)) group by file_id
-            """,
-            [file_ids],
-        ).fetchall()
-    )
-    for file_index, file_id, *_ in accepted:
-        index = read[file_index]
-        results[index] = LoadResult(
-            rows_declared=shapes[index].declared,
-            rows_loaded=counts.get(file_index, (0, 0, 0))[2],
-            rows_quarantined=int(quarantined.get(file_id, 0)),
-        )
-    return alone
+    return outcomes
