@@ -106,6 +106,7 @@ def publish_task(home: str, landing: str | None, run_id: str, peildatum: date) -
         peildatum=peildatum,
         run_id=run_id,
         progress=get_run_logger().info,
+        manifest=settings.dbt_target_dir / "manifest.json",
     )
 
 

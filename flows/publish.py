@@ -57,7 +57,9 @@ def publish(
     peildatum: date,
     run_id: str,
     progress: Callable[[str], None] = log.info,
+    manifest: Path | None = None,
 ) -> None:
+    """Build and swap in the published file; ``manifest`` (dbt's) supplies the comments."""
     published_db.parent.mkdir(parents=True, exist_ok=True)
     building = published_db.with_name(f".{published_db.name}.{run_id}.building")
     building.unlink(missing_ok=True)
@@ -110,6 +112,12 @@ def publish(
             """,
             {"peildatum": peildatum, "published_at": datetime.now(UTC), "run_id": run_id},
         )
+        if manifest is not None:
+            from flows.dictionary import apply_comments, load_manifest
+
+            undocumented = apply_comments(con, "published", load_manifest(manifest))
+            if undocumented:
+                progress(f"publish: no description for {', '.join(undocumented)}")
         con.execute("detach work")
         if has_previous:
             con.execute("detach previous")
