@@ -526,6 +526,7 @@ def write_report(
     """Write ``published/report-<peildatum>.html`` (and ``report.html`` for the latest).
 
     Default: the latest published edition, compared with the edition published before it.
+    Beside it, ``published/dictionary.html``: the data dictionary (flows/dictionary.py).
     Returns the path of the edition's page.
     """
     published = settings.published_db
@@ -542,6 +543,11 @@ def write_report(
         con.close()
     target = published.parent / f"report-{edition.peildatum.isoformat()}.html"
     _write(target, page)
+    manifest = settings.dbt_target_dir / "manifest.json"
+    if manifest.exists():  # dbt's docs of the last build: the page links to them
+        from flows.dictionary import write_dictionary
+
+        write_dictionary(published, manifest, published.parent / "dictionary.html")
     if edition.peildatum == editions[-1]["peildatum"]:
         _write(published.parent / "report.html", page)
     return target
