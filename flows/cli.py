@@ -130,9 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows.nightly import nightly
 
     nightly(str(settings.home_dir), str(settings.landing_dir), peildatum)
-    from flows.report_page import write_report
+    from flows.report_page import write_report_after_publish
 
-    write_report(settings, peildatum)
+    write_report_after_publish(settings, peildatum)
     from flows.report import print_edition
 
     print_edition(settings.published_db, peildatum)

@@ -551,3 +551,22 @@ def write_report(
     if edition.peildatum == editions[-1]["peildatum"]:
         _write(published.parent / "report.html", page)
     return target
+
+
+def write_report_after_publish(settings: Settings, peildatum: date) -> Path | None:
+    """``dwh run``'s last step: the page of the edition just published.
+
+    The edition is published by then, so a page that cannot be written does not turn the
+    run into a failure: the reason is printed and ``dwh report`` writes the page later.
+    """
+    import sys
+
+    try:
+        return write_report(settings, peildatum)
+    except Exception as exc:  # noqa: BLE001 - the edition is published; say why, go on
+        print(
+            f"dwh run: edition {peildatum} is published, but its report page was not "
+            f"written ({type(exc).__name__}: {exc}); run 'dwh report' to write it",
+            file=sys.stderr,
+        )
+        return None

@@ -240,3 +240,14 @@ def test_dwh_report_renders_an_older_edition_and_refuses_an_unpublished_one(
     assert missing.returncode == 1
     assert "2020-01-01 is not a published edition" in missing.stderr
     assert ANALYST_EDITIONS[0] in missing.stderr
+
+
+def test_a_page_that_cannot_be_written_after_a_publish_is_reported_not_fatal(home, capsys):
+    from flows.report_page import write_report_after_publish
+    from flows.settings import Settings
+
+    # Nothing is published in this home, so the page cannot be rendered.
+    assert write_report_after_publish(Settings(), date(2023, 12, 31)) is None
+    said = capsys.readouterr().err
+    assert "edition 2023-12-31 is published, but its report page was not written" in said
+    assert "run 'dwh report'" in said
