@@ -112,7 +112,9 @@ def publish(
             """,
             {"peildatum": peildatum, "published_at": datetime.now(UTC), "run_id": run_id},
         )
-        if manifest is not None:
+        if manifest is not None and not manifest.exists():
+            progress(f"publish: {manifest} is missing; the tables get no descriptions")
+        elif manifest is not None:
             from flows.dictionary import apply_comments, load_manifest
 
             undocumented = apply_comments(con, "published", load_manifest(manifest))

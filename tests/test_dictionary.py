@@ -120,3 +120,71 @@ def test_the_dictionary_page_holds_every_published_table(analyst_warehouse):
     assert '"CATALOG.JSON INLINE DATA"' not in page
     for described in ("One row per published peildatum", "behaald (target met)"):
         assert described in page
+
+
+def test_publish_writes_the_comments_into_the_new_file_and_goes_on_without_a_manifest(tmp_path):
+    import json
+    from datetime import date
+
+    from flows.publish import PUBLISHED_TABLES, publish
+
+    work = tmp_path / "work.duckdb"
+    con = duckdb.connect(str(work))
+    for schema in {schema for schema, _, _ in PUBLISHED_TABLES} | {"report"}:
+        con.execute(f"create schema if not exists {schema}")
+    con.execute("create table report.indicators as select date '2023-12-31' as peildatum, 1 as x")
+    for schema, table, _ in PUBLISHED_TABLES:
+        con.execute(f"create table {schema}.{table} as select 1 as x")
+    con.close()
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "nodes": {
+                    "model.p.indicators": {
+                        "resource_type": "model",
+                        "schema": "report",
+                        "name": "indicators",
+                        "alias": "indicators",
+                        "description": "One row per figure.",
+                        "columns": {"x": {"description": "The figure."}},
+                    }
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    published = tmp_path / "published" / "warehouse.duckdb"
+    said: list[str] = []
+    publish(
+        work,
+        published,
+        peildatum=date(2023, 12, 31),
+        run_id="r1",
+        progress=said.append,
+        manifest=manifest,
+    )
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        comment = con.execute(
+            """
+            select comment from duckdb_columns()
+            where schema_name = 'report' and table_name = 'indicators' and column_name = 'x'
+            """
+        ).fetchone()
+    finally:
+        con.close()
+    assert comment == ("The figure.",)
+    assert any("no description for" in line and "meta.editions" in line for line in said)
+
+    said.clear()
+    publish(
+        work,
+        published,
+        peildatum=date(2023, 12, 31),
+        run_id="r2",
+        progress=said.append,
+        manifest=tmp_path / "absent.json",
+    )
+    assert any("absent.json is missing; the tables get no descriptions" in line for line in said)
+    assert any("published to" in line for line in said)
