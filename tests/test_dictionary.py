@@ -132,7 +132,10 @@ def test_publish_writes_the_comments_into_the_new_file_and_goes_on_without_a_man
     con = duckdb.connect(str(work))
     for schema in {schema for schema, _, _ in PUBLISHED_TABLES} | {"report"}:
         con.execute(f"create schema if not exists {schema}")
-    con.execute("create table report.indicators as select date '2023-12-31' as peildatum, 1 as x")
+    con.execute(
+        "create table report.indicators as select date '2023-12-31' as peildatum, "
+        "2023 as report_year, 'csv_onderzoeken' as indicator_code, 1 as x"
+    )
     for schema, table, _ in PUBLISHED_TABLES:
         con.execute(f"create table {schema}.{table} as select 1 as x")
     con.close()
