@@ -43,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run --scale $(BENCH_SCALE)
 
 clean:
-	rm -rf $(VENV) dwh_home dbt_project/target dbt_project/logs .pytest_cache
+	rm -rf $(VENV) dwh_home dbt_project/target dbt_project/logs .pytest_cache .cache test-artifacts

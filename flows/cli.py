@@ -84,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "status", parents=[common], help="last runs, loads, quarantine, published editions"
     )
+
+    report = commands.add_parser(
+        "report", parents=[common], help="render a published edition as one offline HTML page"
+    )
+    report.add_argument(
+        "--peildatum", type=_peildatum, help="the edition to show (default: the latest)"
+    )
+    report.add_argument(
+        "--compare",
+        type=_peildatum,
+        help="the edition to show revisions against (default: the one published before)",
+    )
     return parser
 
 
@@ -215,12 +227,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from flows.report_page import write_report
+
+    page = write_report(settings, args.peildatum, args.compare)
+    print(f"report: {page}")
+    return 0
+
+
 COMMANDS = {
     "demo": cmd_demo,
     "run": cmd_run,
     "serve": cmd_serve,
     "sql": cmd_sql,
     "status": cmd_status,
+    "report": cmd_report,
 }
 
 

@@ -160,6 +160,7 @@ def publish_task(home: str, landing: str | None, run_id: str, peildatum: date) -
         peildatum=peildatum,
         run_id=run_id,
         progress=get_run_logger().info,
+        manifest=settings.dbt_target_dir / "manifest.json",
     )
 
 
@@ -351,6 +352,9 @@ def _run_editions(
             with bookkeeping.stage(edition, "publish"):
                 _retrying(publish_task, settings)(home, landing, edition.run_id, peildatum)
             bookkeeping.end(edition, "published", [])
+            from flows.report_page import write_report_after_publish
+
+            write_report_after_publish(settings, peildatum)
             published.append(edition.run_id)
     except GateBlocked as blocked:
         bookkeeping.end(edition, "blocked", blocked.failures)

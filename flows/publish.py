@@ -6,6 +6,10 @@ published path with ``os.replace`` (atomic on one filesystem): readers that had 
 file open keep reading the old edition; new connections see the new one. Earlier
 editions of ``report.indicators`` are carried over; publishing a peildatum again replaces
 that edition.
+
+The file is written in the storage format of DuckDB 1.4 (the long-term-support line), so
+that every client from 1.4 on opens it: DBeaver's JDBC driver, R, the CLI, an older
+Python (interface.md; tests/test_old_client.py reads every table with DuckDB 1.4).
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from flows.failpoints import failpoint
 from flows.sources.common import sql_literal
 
 log = logging.getLogger(__name__)
+
+# The oldest DuckDB storage format every analyst client reads (docs/decisions/0011).
+STORAGE_VERSION = "v1.4.0"
 
 # Tables copied from the work database as they are: (schema, table in work, table published).
 PUBLISHED_TABLES: tuple[tuple[str, str, str], ...] = (
@@ -51,12 +58,19 @@ def publish(
     peildatum: date,
     run_id: str,
     progress: Callable[[str], None] = log.info,
+    manifest: Path | None = None,
 ) -> None:
+    """Build and swap in the published file; ``manifest`` (dbt's) supplies the comments."""
     published_db.parent.mkdir(parents=True, exist_ok=True)
     building = published_db.with_name(f".{published_db.name}.{run_id}.building")
     building.unlink(missing_ok=True)
-    con = duckdb.connect(str(building))
+    con = duckdb.connect(":memory:")
     try:
+        con.execute(
+            f"attach {sql_literal(str(building))} as published "
+            f"(storage_version {sql_literal(STORAGE_VERSION)})"
+        )
+        con.execute("use published")
         con.execute(f"attach {sql_literal(str(work_db))} as work")
         has_previous = published_db.exists()
         if has_previous:
@@ -101,10 +115,20 @@ def publish(
             {"peildatum": peildatum, "published_at": published_at, "run_id": run_id},
         )
         _publish_run_ledger(con, run_id, published_at)
+        if manifest is not None and not manifest.exists():
+            progress(f"publish: {manifest} is missing; the tables get no descriptions")
+        elif manifest is not None:
+            from flows.dictionary import apply_comments, load_manifest
+
+            undocumented = apply_comments(con, "published", load_manifest(manifest))
+            if undocumented:
+                progress(f"publish: no description for {', '.join(undocumented)}")
         con.execute("detach work")
         if has_previous:
             con.execute("detach previous")
-        con.execute("checkpoint")
+        con.execute("checkpoint published")
+        con.execute("use memory")
+        con.execute("detach published")
     except BaseException:
         con.close()
         building.unlink(missing_ok=True)

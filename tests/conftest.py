@@ -99,3 +99,43 @@ def ledger(con: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
             """,
         )
     }
+
+
+# --- The analysts' published demo warehouse (issue 11: report page, old client, queries) ---
+
+ANALYST_EDITIONS = ("2023-02-15", "2023-12-31")
+
+
+@pytest.fixture(scope="session")
+def analyst_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DWH_HOME with two published demo editions, each written by ``dwh run``.
+
+    The demo at a small scale (as tests/test_pipeline.py runs it), all deliveries at once,
+    then the annual edition 2023-02-15 and the last delivered day 2023-12-31: the latest
+    edition's report compares itself with the one before. Tests only read it.
+    """
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path_factory.mktemp("analyst") / "dwh_home"
+    dwh = str(Path(sys.executable).with_name("dwh"))
+    env = {**os.environ, "DWH_HOME": str(home)}
+    env.pop("DWH_LANDING", None)
+    for args in (
+        ["demo", "--scale", "0.05", "--seed", "7"],
+        *(["run", "--peildatum", peildatum] for peildatum in ANALYST_EDITIONS),
+    ):
+        done = subprocess.run(
+            [dwh, *args], env=env, capture_output=True, text=True, timeout=1200, check=False
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return home
+
+
+@pytest.fixture(scope="session")
+def old_duckdb() -> Path:
+    """The Python interpreter of a cached venv with DuckDB 1.4 (tests/old_client.py)."""
+    from old_client import old_python
+
+    return old_python()

@@ -10,7 +10,10 @@ renamed as (
         theme,
         unit,
         source_domain,
-        definition
+        definition,
+        report_order,
+        label,
+        theme_label
     from indicators
 )
 
