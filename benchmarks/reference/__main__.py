@@ -1,0 +1,28 @@
+"""python -m benchmarks.reference --landing DIR [--peildatum JJJJ-MM-DD]: print the figures."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+from benchmarks.reference import compute
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--landing", type=Path, required=True)
+    parser.add_argument("--peildatum", type=date.fromisoformat, default=date(2023, 12, 31))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory-limit", default="3GB")
+    args = parser.parse_args()
+    result = compute(
+        args.landing, args.peildatum, threads=args.threads, memory_limit=args.memory_limit
+    )
+    for (year, code), (realisation, systems) in result.figures.items():
+        print(f"{year}  {code:<28} {str(realisation):>16}  {systems or ''}")
+    print("seconds: " + ", ".join(f"{name} {value:.2f}" for name, value in result.seconds.items()))
+
+
+if __name__ == "__main__":
+    main()
