@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 STARTED = time.perf_counter()
+STARTED_EPOCH = time.time()  # compared with the parent's clock: the process's own start
 CLEAR_REFS = Path("/proc/self/clear_refs")
 STATUS = Path("/proc/self/status")
 
@@ -98,6 +99,8 @@ def _import(name: str) -> None:
 
 def _write(out: Path) -> None:
     measured["probe_total_s"] = round(time.perf_counter() - STARTED, 3)
+    measured["started_epoch"] = STARTED_EPOCH
+    measured["written_epoch"] = time.time()
     _keep_process_peak()
     measured["peak_gib"] = round(measured.pop("process_peak_kib") / 2**20, 3)
     out.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
