@@ -10,6 +10,19 @@ from pathlib import Path
 from benchmarks.reference import compute
 
 
+def peak_gib() -> float | None:
+    """This process's peak resident memory (Linux), for the benchmark: what wait4 reports
+    for a child also counts the parent's memory at the fork."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 2**20, 3)
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--landing", type=Path, required=True)
@@ -27,6 +40,7 @@ def main() -> None:
         document = {
             "peildatum": args.peildatum.isoformat(),
             "seconds": result.seconds,
+            "peak_gib": peak_gib(),
             "figures": [
                 {
                     "report_year": year,
