@@ -38,9 +38,11 @@ lint: $(STAMP)
 	cd dbt_project && ../$(BIN)/sqlfluff lint models
 	$(BIN)/mypy flows
 
-BENCH_SCALE ?= 10
+# make bench BENCH_SCALES="1": the scales to measure; BENCH_REPEATS interleaved repetitions.
+BENCH_SCALES ?= 1 10 30
+BENCH_REPEATS ?= 3
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run --scale $(BENCH_SCALE)
+	$(BIN)/python -m benchmarks.run --scales $(BENCH_SCALES) --repeats $(BENCH_REPEATS)
 
 clean:
 	rm -rf $(VENV) dwh_home dbt_project/target dbt_project/logs .pytest_cache .cache test-artifacts

@@ -1,0 +1,151 @@
+"""Run one ``dwh`` command with its stages and fixed costs measured, for the benchmark.
+
+    python -m benchmarks.probe OUT.json run --peildatum 2023-12-31
+
+Runs ``flows.cli.main`` in this process exactly as ``dwh`` does, and wraps (in this
+process only, nothing in flows/ changes):
+- the body of each Prefect task of the nightly flow (ingest, transform, quality-gate,
+  publish): wall time, CPU time of the process (all its threads), peak resident memory
+  (Linux: the high-water mark is reset at the start of each stage through
+  /proc/self/clear_refs);
+- the fixed costs outside them: importing the stack (prefect with flows.nightly, dbt,
+  Great Expectations, imported here up front so the stages don't pay for them), starting
+  and stopping Prefect's temporary server; inside the stages: dbt's parse (and whether it
+  was a partial parse) and the creation of the Great Expectations context.
+Writes OUT.json at exit (after Prefect has stopped its server).
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+STARTED = time.perf_counter()
+STARTED_EPOCH = time.time()  # compared with the parent's clock: the process's own start
+CLEAR_REFS = Path("/proc/self/clear_refs")
+STATUS = Path("/proc/self/status")
+
+measured: dict[str, Any] = {"imports": {}, "stages": {}, "fixed": {}, "inside_stages": {}}
+
+
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in STATUS.read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    """Reset the high-water mark of resident memory; the process's peak so far is kept in
+    ``measured`` (the kernel's own maximum, also what wait4 reports, is reset with it)."""
+    _keep_process_peak()
+    try:
+        CLEAR_REFS.write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _keep_process_peak() -> None:
+    peak = _status_kib("VmHWM") or 0
+    measured["process_peak_kib"] = max(measured.get("process_peak_kib", 0), peak)
+
+
+def _stage(name: str, body: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(body)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        reset = _reset_peak()
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return body(*args, **kwargs)
+        finally:
+            peak = _status_kib("VmHWM") if reset else None
+            measured["stages"][name] = {
+                "wall_s": round(time.perf_counter() - wall, 3),
+                "cpu_s": round(time.process_time() - cpu, 3),
+                "peak_gib": round(peak / 2**20, 3) if peak else None,
+            }
+
+    return wrapper
+
+
+def _timed(bucket: str, name: str, body: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(body)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return body(*args, **kwargs)
+        finally:
+            seconds = time.perf_counter() - started
+            measured[bucket][name] = round(measured[bucket].get(name, 0.0) + seconds, 3)
+
+    return wrapper
+
+
+def _import(name: str) -> None:
+    started = time.perf_counter()
+    __import__(name)
+    measured["imports"][name] = round(time.perf_counter() - started, 3)
+
+
+def _write(out: Path) -> None:
+    measured["probe_total_s"] = round(time.perf_counter() - STARTED, 3)
+    measured["started_epoch"] = STARTED_EPOCH
+    measured["written_epoch"] = time.time()
+    _keep_process_peak()
+    measured["peak_gib"] = round(measured.pop("process_peak_kib") / 2**20, 3)
+    out.write_text(json.dumps(measured, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    out = Path(sys.argv[1])
+    argv = sys.argv[2:]
+    atexit.register(_write, out)  # registered first, so it runs after Prefect's own exit hooks
+
+    # As `dwh` does before it imports Prefect: Prefect reads its settings (PREFECT_HOME,
+    # the server's start-up timeout) from the environment when it is imported.
+    _import("flows.cli")
+    from flows.settings import Settings, export_environment
+
+    export_environment(Settings())
+    for module in ("flows.nightly", "dbt.cli.main", "great_expectations"):
+        _import(module)
+
+    from dbt.parser.manifest import ManifestLoader
+    from prefect.server.api.server import SubprocessASGIServer
+
+    from flows import cli, gate, nightly
+
+    for name, task in (
+        ("ingest", nightly.ingest_task),
+        ("transform", nightly.transform_task),
+        ("quality-gate", nightly.gate_task),
+        ("publish", nightly.publish_task),
+    ):
+        task.fn = _stage(name, task.fn)
+    SubprocessASGIServer.start = _timed("fixed", "prefect_server_start", SubprocessASGIServer.start)
+    SubprocessASGIServer.stop = _timed("fixed", "prefect_server_stop", SubprocessASGIServer.stop)
+    loader = ManifestLoader.get_full_manifest.__func__  # type: ignore[attr-defined]
+    ManifestLoader.get_full_manifest = classmethod(  # type: ignore[method-assign]
+        _timed("inside_stages", "dbt_parse", loader)
+    )
+    gate._context = _timed("inside_stages", "ge_context", gate._context)
+
+    started = time.perf_counter()
+    code = cli.main(argv)
+    measured["cli_s"] = round(time.perf_counter() - started, 3)
+    measured["exit_code"] = code
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
