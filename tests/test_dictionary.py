@@ -126,6 +126,7 @@ def test_publish_writes_the_comments_into_the_new_file_and_goes_on_without_a_man
     import json
     from datetime import date
 
+    from flows import ledger, runs
     from flows.publish import PUBLISHED_TABLES, publish
 
     work = tmp_path / "work.duckdb"
@@ -138,6 +139,8 @@ def test_publish_writes_the_comments_into_the_new_file_and_goes_on_without_a_man
     )
     for schema, table, _ in PUBLISHED_TABLES:
         con.execute(f"create table {schema}.{table} as select 1 as x")
+    ledger.ensure_meta(con)  # publish carries the run ledger too
+    runs.ensure_runs(con)
     con.close()
     manifest = tmp_path / "manifest.json"
     manifest.write_text(
