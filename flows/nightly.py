@@ -13,8 +13,6 @@ the flow in a Failed state that carries the message, without a traceback; the ex
 travels as the state's data, so ``dwh run`` exits with its code. Unexpected errors raise.
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
