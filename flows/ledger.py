@@ -50,21 +50,6 @@ create table if not exists meta.quarantined_rows (
     raw_record varchar,
     run_id varchar not null
 );
-create table if not exists meta.run_stages (
-    run_id varchar not null,
-    stage varchar not null,
-    started_at timestamptz not null,
-    seconds double not null
-);
-create table if not exists meta.runs (
-    run_id varchar primary key,
-    started_at timestamptz not null,
-    finished_at timestamptz,
-    peildatum date not null,
-    landing varchar not null,
-    outcome varchar,
-    reason varchar
-);
 """
 
 
