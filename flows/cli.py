@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--peildatum", type=_peildatum, help="figures as known at this date (default: today)"
     )
+    run.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        help="what dbt builds the models on (default: $DWH_ENGINE or duckdb; docs/scale-out.md)",
+    )
 
     serve = commands.add_parser(
         "serve", parents=[common], help="run the nightly job on a schedule until stopped"
@@ -117,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     peildatum = args.peildatum or datetime.now(AMSTERDAM).date()
     from flows.nightly import nightly
 
-    nightly(str(settings.home_dir), str(settings.landing_dir), peildatum)
+    nightly(str(settings.home_dir), str(settings.landing_dir), peildatum, engine=args.engine)
     from flows.report import print_edition
 
     print_edition(settings.published_db, peildatum)

@@ -70,9 +70,11 @@ def ingest_task(home: str, landing: str | None, run_id: str) -> dict:
 
 
 @task(name="transform", cache_policy=NO_CACHE)
-def transform_task(home: str, landing: str | None, peildatum: date) -> list[str]:
+def transform_task(
+    home: str, landing: str | None, peildatum: date, engine: str = "duckdb"
+) -> list[str]:
     settings = _settings(home, landing)
-    report = transform.run_dbt(settings, peildatum, progress=get_run_logger().info)
+    report = transform.run_dbt(settings, peildatum, progress=get_run_logger().info, engine=engine)
     return report.failed_tests
 
 
@@ -141,10 +143,16 @@ def _record_run(
 
 
 @flow(name="dwh-nightly")
-def nightly(home: str, landing: str | None = None, peildatum: date | None = None) -> str:
+def nightly(
+    home: str,
+    landing: str | None = None,
+    peildatum: date | None = None,
+    engine: str | None = None,
+) -> str:
     """Run the whole nightly job for one peildatum; return the run id when published."""
     settings = _settings(home, landing)
     peildatum = peildatum or date.today()
+    engine = engine or settings.engine  # DWH_ENGINE; dbt builds the models there
     run_id = new_run_id()
     logger = get_run_logger()
     logger.info(f"run {run_id}: peildatum {peildatum}, landing {settings.landing_dir}")
@@ -163,7 +171,7 @@ def nightly(home: str, landing: str | None = None, peildatum: date | None = None
         with stage("ingest"):
             ingest_task(home, landing, run_id)
         with stage("transform"):
-            failed_tests = transform_task(home, landing, peildatum)
+            failed_tests = transform_task(home, landing, peildatum, engine)
         with stage("quality-gate"):
             failures = gate_task(home, landing, run_id, peildatum, failed_tests)
         if failures:

@@ -16,6 +16,7 @@ from typing import Any
 
 from flows.errors import DwhError
 from flows.settings import Settings, export_environment
+from flows.sources.common import sql_literal
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +33,25 @@ class TransformReport:
     errors: list[str] = field(default_factory=list)
 
 
-def dbt_args(settings: Settings, command: str, peildatum: date) -> list[str]:
+ENGINES = ("duckdb", "spark")
+
+
+def dbt_target(settings: Settings, engine: str) -> str:
+    """The profile target (dbt_project/profiles.yml) that builds the models on `engine`."""
+    if engine == "duckdb":
+        return "work"
+    if engine == "spark":
+        return "spark_thrift" if settings.spark_method == "thrift" else "spark"
+    raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+
+
+def dbt_args(
+    settings: Settings, command: str, peildatum: date, target: str | None = None
+) -> list[str]:
     project = str(settings.dbt_project_dir)
     return [
         command,
+        *(["--target", target] if target else []),
         "--project-dir",
         project,
         "--profiles-dir",
@@ -71,12 +87,19 @@ def release_dbt_database() -> None:
 
 
 def _stored_failures(settings: Settings, relation: str | None, limit: int = 5) -> str:
-    """The first failing rows a test stored (store_failures), as text; empty if none."""
+    """The first failing rows a test stored (store_failures), as text; empty if none.
+
+    `relation` is a table of the work database, or (Spark) a ``parquet:<folder>``."""
     if not relation:
         return ""
     import duckdb
 
-    con = duckdb.connect(str(settings.work_db))
+    if relation.startswith("parquet:"):
+        folder = relation.removeprefix("parquet:")
+        relation = f"read_parquet({sql_literal(folder + '/*.parquet')})"
+        con = duckdb.connect()
+    else:
+        con = duckdb.connect(str(settings.work_db))
     try:
         cursor = con.execute(f"select * from {relation} limit {limit}")
         columns = [column[0] for column in cursor.description]
@@ -92,20 +115,41 @@ def _stored_failures(settings: Settings, relation: str | None, limit: int = 5) -
     return f": {shown}" if shown else ""
 
 
+def _stored_failures_location(node: Any, engine: str) -> str | None:
+    """Where a failing test stored its rows: a work-database table, or Spark's Parquet."""
+    if engine == "duckdb":
+        return node.relation_name
+    location_root = node.config.get("location_root")
+    if not node.relation_name or not location_root:
+        return None
+    return f"parquet:{location_root}/{node.alias}"
+
+
 def run_dbt(
     settings: Settings,
     peildatum: date,
     command: str = "build",
     progress: Callable[[str], None] = log.info,
+    engine: str = "duckdb",
 ) -> TransformReport:
-    """Run ``dbt <command>``; data-test failures are returned, model errors raised."""
+    """Run ``dbt <command>`` on `engine`; data-test failures are returned, model errors raised.
+
+    On Spark the raw layer is handed over as Parquet first, and the marts, report and
+    audit models are copied back into the work database afterwards (flows/spark.py)."""
+    target = dbt_target(settings, engine)
+    if engine == "spark":
+        from flows import spark
+
+        spark.prepare(settings, progress)
     from dbt.cli.main import dbtRunner
 
     export_environment(settings)
     (settings.work_dir / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     try:
-        result = dbtRunner().invoke(dbt_args(settings, command, peildatum))
+        result = dbtRunner().invoke(
+            dbt_args(settings, command, peildatum, None if engine == "duckdb" else target)
+        )
     finally:
         release_dbt_database()
     report = TransformReport(seconds=time.perf_counter() - started)
@@ -118,7 +162,9 @@ def run_dbt(
         status = str(node_result.status)
         name = node_result.node.name
         if status == "fail":
-            failing.append((name, node_result.failures, node_result.node.relation_name))
+            failing.append(
+                (name, node_result.failures, _stored_failures_location(node_result.node, engine))
+            )
         elif status in ("error", "runtime error"):
             report.errors.append(
                 f"dbt {node_result.node.resource_type} {name}: {node_result.message}"
@@ -127,12 +173,24 @@ def run_dbt(
         f"dbt test {name} failed: {count} failing rows{_stored_failures(settings, relation)}"
         for name, count, relation in failing
     ]
+    where = "duckdb" if engine == "duckdb" else f"spark ({target}: {spark_where(settings)})"
     progress(
-        f"transform: dbt {command} at peildatum {peildatum}: {report.nodes} nodes in "
-        f"{report.seconds:.1f} s, {len(report.failed_tests)} failing tests, "
+        f"transform: dbt {command} on {where} at peildatum {peildatum}: {report.nodes} nodes "
+        f"in {report.seconds:.1f} s, {len(report.failed_tests)} failing tests, "
         f"{len(report.errors)} errors"
     )
     if report.errors:
         listed = "\n".join(f"  - {error}" for error in report.errors)
-        raise TransformFailed(f"dbt {command} failed:\n{listed}")
+        raise TransformFailed(f"dbt {command} on {engine} failed:\n{listed}")
+    if engine == "spark":
+        from flows import spark
+
+        spark.hand_back(settings, peildatum, node_results, progress)
     return report
+
+
+def spark_where(settings: Settings) -> str:
+    """Which Spark built the models, for the run's output."""
+    if settings.spark_method == "thrift":
+        return f"thrift://{settings.spark_host}:{settings.spark_port}"
+    return settings.spark_remote or settings.spark_master
