@@ -91,7 +91,7 @@ def build_duckdb_tables(settings: Settings, peildatum: date) -> None:
 
     from flows.transform import dbt_args, release_dbt_database
 
-    args = dbt_args(settings, "build", peildatum)
+    args = dbt_args(settings, "build", peildatum, "work")  # its own folder: other env vars
     args += ["--empty", "--resource-type", "model", "--resource-type", "seed"]
     try:
         result = dbtRunner().invoke(args)
@@ -109,9 +109,7 @@ def build_duckdb_tables(settings: Settings, peildatum: date) -> None:
         )
 
 
-def copy_back(
-    settings: Settings, models: list[tuple[str, str, str]]
-) -> dict[str, int]:
+def copy_back(settings: Settings, models: list[tuple[str, str, str]]) -> dict[str, int]:
     """Replace the rows of each table with the Parquet Spark wrote for it (one transaction)."""
     rows: dict[str, int] = {}
     con = _connect(settings)
@@ -129,7 +127,9 @@ def copy_back(
         con.execute("commit")
     except duckdb.Error as exc:
         con.execute("rollback")
-        raise HandBackFailed(f"copying Spark's models into the work database failed: {exc}") from exc
+        raise HandBackFailed(
+            f"copying Spark's models into the work database failed: {exc}"
+        ) from exc
     finally:
         con.close()
     return rows

@@ -48,7 +48,12 @@ def dbt_target(settings: Settings, engine: str) -> str:
 def dbt_args(
     settings: Settings, command: str, peildatum: date, target: str | None = None
 ) -> list[str]:
+    """dbt's arguments; each `target` other than DuckDB's keeps its own dbt target folder
+    (dbt parses the whole project again when the target or its variables change)."""
     project = str(settings.dbt_project_dir)
+    target_dir = settings.dbt_target_dir
+    if target:
+        target_dir = target_dir.with_name(f"{target_dir.name}_{target}")
     return [
         command,
         *(["--target", target] if target else []),
@@ -57,7 +62,7 @@ def dbt_args(
         "--profiles-dir",
         project,
         "--target-path",
-        str(settings.dbt_target_dir),
+        str(target_dir),
         "--log-path",
         str(settings.work_dir / "logs"),
         "--log-level",
