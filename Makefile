@@ -50,11 +50,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check flows tests benchmarks
 	$(BIN)/ruff format --check flows tests benchmarks
 	cd dbt_project && ../$(BIN)/sqlfluff lint models
+	cd dbt_project && ../$(BIN)/sqlfluff lint --config .sqlfluff-spark models
 	$(BIN)/mypy flows
 
 BENCH_SCALE ?= 10
-bench: $(STAMP)
+bench: $(SPARK_STAMP) java
 	$(BIN)/python -m benchmarks.run --scale $(BENCH_SCALE)
+	$(BIN)/python -m benchmarks.engines --scale $(BENCH_SCALE)
 
 clean:
 	rm -rf $(VENV) dwh_home dbt_project/target dbt_project/logs .pytest_cache

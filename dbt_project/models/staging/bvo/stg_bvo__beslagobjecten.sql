@@ -21,7 +21,9 @@ seizure_events as (
         {{ json_text('data', ['grondslag']) }} as legal_basis,
         {{ json_text('data', ['soort']) }} as object_kind,
         {{ json_text('data', ['omschrijving']) }} as description,
-        cast(cast({{ json_text('data', ['waarde_cent']) }} as decimal(18, 0)) * 0.01 as decimal(18, 2)) as value_eur,
+        cast(
+            cast({{ json_text('data', ['waarde_cent']) }} as decimal(18, 0)) * 0.01 as decimal(18, 2)
+        ) as value_eur,
         {{ json_text('data', ['legacy_bvh_nummer']) }} as legacy_bvh_nummer,
         source_file_id,
         source_line_number
