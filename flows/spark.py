@@ -97,9 +97,10 @@ def build_duckdb_tables(settings: Settings, peildatum: date) -> None:
         result = dbtRunner().invoke(args)
     finally:
         release_dbt_database()
+    node_results: Any = result.result or []  # a RunExecutionResult for build
     failed = [
         f"{node_result.node.name}: {node_result.message}"
-        for node_result in (result.result or [])
+        for node_result in node_results
         if str(node_result.status) not in ("success", "pass")
     ]
     if result.exception is not None or failed:
