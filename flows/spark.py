@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -66,6 +67,10 @@ def prepare(settings: Settings, progress: Callable[[str], None] = log.info) -> N
         con.close()
     for key, value in settings.spark_environment().items():
         os.environ[key] = value
+    # Every model and seed is built in full each run. Spark's catalog forgets the tables
+    # between processes but their folders stay, and a seed's table is created over its
+    # folder and then filled: yesterday's rows would be read twice. Start empty.
+    shutil.rmtree(local_path(settings.spark_models_dir), ignore_errors=True)
     (settings.work_dir / "spark").mkdir(parents=True, exist_ok=True)
 
 
