@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import date
@@ -13,7 +14,7 @@ import yaml
 
 from flows.cli import build_parser
 from flows.settings import PROJECT_ROOT, Settings
-from flows.spark import HandBackFailed, handed_back_models, local_path
+from flows.spark import HandBackFailed, handed_back_models, local_path, prepare
 from flows.transform import dbt_args, dbt_target
 
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
@@ -110,3 +111,24 @@ def test_sqlfluff_lints_the_models_as_spark_sql():
         check=False,
     )
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_preparing_a_spark_build_hands_over_and_forgets_last_nights_model_files(
+    deliver, ingest, work_con, home, monkeypatch
+):
+    deliver("bvo/BVO_EVENTS_20220704T020000_000001.jsonl.gz")
+    ingest()
+    work_con.close()  # the flow's stages each open the work database themselves
+    settings = Settings()
+    stale = Path(settings.spark_models_dir) / "reference" / "eenheden" / "part-0.parquet"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"last night")
+    for key in settings.spark_environment():
+        monkeypatch.delenv(key, raising=False)  # prepare exports them; undone after the test
+    lines: list[str] = []
+    prepare(settings, lines.append)
+    # a seed's table is created over its folder: old files would be read as rows again
+    assert not stale.exists()
+    assert (Path(settings.handover_dir) / "raw" / "bvo_events").is_dir()
+    assert lines and lines[0].startswith("hand-over: ")
+    assert os.environ["DWH_HANDOVER_DIR"] == settings.handover_dir
