@@ -57,6 +57,10 @@ def homes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert made.returncode == 0, made.stderr
     homes = {"duckdb": root / "duckdb", "spark": root / "spark"}
     for engine, home in homes.items():
+        if engine == "spark":  # one pseudonym key, so that person pseudonyms can be equal
+            key = homes["duckdb"] / "secrets" / "pseudonym.key"
+            (home / "secrets").mkdir(parents=True, mode=0o700)
+            shutil.copy2(key, home / "secrets" / "pseudonym.key")
         for peildatum in PEILDATA:
             run = dwh(
                 home, "run", "--landing", str(landing), "--peildatum", peildatum,
