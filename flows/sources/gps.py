@@ -35,7 +35,7 @@ import duckdb
 from flows.errors import RejectedFile
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
 from flows.sources import common
-from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile, Scan, Tally
 
 SYSTEM = "gps"
 ENTITY = "VERDACHTEZAKEN"
@@ -92,7 +92,6 @@ RECORD_COLUMNS = (
     ("gewijzigd_op_text", "varchar not null"),
     ("verwijderd", "boolean not null"),
 )
-FIELDS = ", ".join(name for name, _ in RECORD_COLUMNS)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -282,101 +281,12 @@ def _checked_sql(fields: str, keys: str) -> str:
     """
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def _read_alone(con: duckdb.DuckDBPyConnection, file: Admitted, key: bytes) -> FileOutcome:
-    """A file read alone, the careful way: DuckDB's line reader counts its physical lines
-    (``gps_lines``), its CSV reader parses the records and keeps the unreadable ones with
-    their line (``gps_rejects``); record k is then on the k-th data line not rejected."""
-    delivery, ctx = file.delivery, file.ctx
-    path = common.sql_literal(str(delivery.path))
-    con.execute(
-        f"""
-        create or replace temp table gps_lines as
-        select
-            coalesce(line, '') = '' as empty,
-            (length(line) - length(replace(line, '"', ''))) % 2 = 1 as odd_quotes
-        from {common.line_reader_sql(path)}
-        """
-    )
-    # Line k is row k of gps_lines (``rowid`` from the first, see the comment in bvo.scan).
-    first = _count(con, "select min(rowid) from gps_lines")
-    numbered = f"(select rowid - {first} + 1 as line_number, * from gps_lines)"
-    con.execute("drop table if exists gps_rejects; drop table if exists gps_reject_scans")
-    reader = _reader_sql(path, "gps_rejects", "gps_reject_scans")
-    fields = f"select row_number() over () as record_index, * from {reader}"
-    con.execute(
-        f"create or replace temp table gps_checked as {_checked_sql(fields, 'record_index')}",
-        key_parameters(key),
-    )
-    data_lines = f"select line_number from {numbered} where line_number > 1 and not empty"
-    declared = _count(con, f"select count(*) from ({data_lines})")
-    parsed = _count(con, "select count(*) from gps_checked")
-    rejected = _count(con, "select count(distinct line) from gps_rejects")
-    strays = _count(con, f"select count(*) from gps_rejects where line not in ({data_lines})")
-    if parsed + rejected != declared or strays:
-        odd = _count(con, f"select min(line_number) from {numbered} where odd_quotes")
-        hint = f" (first line with an odd number of quotes: {odd})" if odd else ""
-        return FileOutcome.rejected(
-            f"the file has {declared} data lines but the CSV reader found "
-            f"{parsed + rejected} records: a quoted field spans a line end or a quote is "
-            f"not closed{hint}",
-            rows_declared=declared,
-        )
-
-    # Line numbers of readable records: the data lines that DuckDB did not reject, in order.
-    unread = "select distinct line as line_number from gps_rejects"
-    con.execute(
-        "create or replace temp table gps_record_lines as "
-        + common.record_lines_sql(data_lines, unread)
-    )
-    checked = "gps_checked inner join gps_record_lines using (record_index)"
-    unreadable_column = (
-        "case when error_type in ('MISSING COLUMNS', 'TOO MANY COLUMNS') then '(record)' "
-        "else coalesce(column_name, '(record)') end"
-    )
-    raw_line = _masked_line_sql("trim(csv_line, chr(10) || chr(13))")
-    quarantined = common.quarantine_rows(
-        ctx,
-        delivery.name,
-        f"{common.rejects_sql('gps_rejects', 'true', unreadable_column, raw_line)} "
-        f"union all {common.checked_rows_sql(checked)}",
-    )
-    con.execute(
-        f"""
-        insert into {RAW_TABLE}
-        select {FIELDS}, ?, ?, line_number, ?
-        from {checked}
-        where problem is null
-        order by line_number
-        """,
-        [delivery.delivery_date, ctx.file_id, ctx.run_id],
-    )
-    loaded = _count(con, "select count(*) from gps_checked where problem is null")
-    return FileOutcome.loaded(declared, loaded, quarantined)
-
-
 # --- many files in one pass -----------------------------------------------------------------
 
 # Bytes where DuckDB's line reader may end a line that Python's count does not (CR, control
 # codes): a file holding one is not read with the others but in a pass of its own.
 LINE_BREAKING = bytes(sorted(set(range(0x20)) - {0x09, 0x0A}))
-WORK_TABLES: tuple[str, ...] = (
-    "gps_lines",
-    "gps_rejects",
-    "gps_reject_scans",
-    "gps_checked",
-    "gps_record_lines",
-    "gps_batch_rejects",
-    "gps_batch_reject_scans",
-    "gps_batch_checked",
-    "gps_batch_files",
-    "gps_batch_skips",
-    "gps_batch_record_lines",
-)
+FILE_BY_FILE = False
 
 
 @dataclass(frozen=True)
@@ -442,116 +352,112 @@ def unreadable(file: Admitted, exc: duckdb.Error) -> None:
     return None
 
 
-def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[FileOutcome | None]:
-    """A file alone is read the careful way (``_read_alone``). Many files are read by one
-    ``read_csv`` over all of them, in the order given; every record carries ``file_index``
-    (its file) and ``global_index`` (its place in the scan, which DuckDB keeps in file
-    order), and is typed, checked and pseudonymised by the SQL the careful way uses. A file
-    whose records all parsed (none rejected by the reader, as many as its data lines) is
-    loaded from this scan. Any other file is read again in a pass of its own: unreadable
-    records are rare, and DuckDB's rejects table of a read over many files can miss some
-    (an unterminated quote in a later file, seen with DuckDB 2.0), so a file's rejects are
-    only ever taken from a read of that file alone."""
-    key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
-    if len(files) == 1:
-        return [_read_alone(con, files[0], key)]
-    return _scan_shared(con, files, key)
+def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
-def _scan_shared(
-    con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], key: bytes
-) -> list[FileOutcome | None]:
-    """``scan`` of many files: the sound ones loaded, None for the others."""
-    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
-    reader = _reader_sql(paths, "gps_batch_rejects", "gps_batch_reject_scans")
-    # Records are numbered in the statement that pseudonymises them (a window over the
-    # reader): a table the read creates would hold the personal fields as delivered.
-    fields = f"select file_index, row_number() over () as global_index, * from {reader}"
-    con.execute(
-        "create temp table gps_batch_checked as "
-        f"{_checked_sql(fields, 'file_index, global_index')}",
-        key_parameters(key),
-    )
-    counts: dict[int, tuple[int, int, int]] = {}
-    for file_index, parsed, first, last, sound in con.execute(
-        """
-        select file_index, count(*), min(global_index), max(global_index),
-               count(*) filter (problem is null)
-        from gps_batch_checked group by file_index
-        """
-    ).fetchall():
-        common.require_contiguous(first, last, parsed)
-        counts[file_index] = (parsed, first, sound)
-    with_rejects = {
-        path
-        for (path,) in con.execute(
-            """
-            select distinct scans.file_path
-            from gps_batch_rejects as rejects
-            inner join gps_batch_reject_scans as scans using (scan_id, file_id)
-            """
-        ).fetchall()
-    }
-    # The rejects hold unreadable records as delivered: personal data.
-    con.execute("drop table gps_batch_rejects; drop table gps_batch_reject_scans")
-
-    outcomes: list[FileOutcome | None] = []
-    accepted: list[tuple] = []
-    skips: list[tuple[int, int]] = []
-    for file_index, file in enumerate(files):
-        shape, delivery, ctx = file.shape, file.delivery, file.ctx
-        parsed, first, sound = counts.get(file_index, (0, 0, 0))
-        if str(delivery.path) in with_rejects or parsed != shape.declared:
-            outcomes.append(None)
-            continue
-        outcomes.append(FileOutcome.loaded(shape.declared, sound, parsed - sound))
-        skipped = [line for line in shape.empty if line > 1]
-        skips += [(file_index, line) for line in skipped]
-        accepted.append(
-            (file_index, ctx.file_id, delivery.name, delivery.delivery_date, ctx.run_id)
-            + (first, shape.lines, bool(skipped))
-        )
-    if not accepted:
-        return outcomes
-
-    common.values_table(
-        con,
-        "gps_batch_files",
-        "file_index bigint, file_id bigint, file_name varchar, delivery_date date, "
-        "run_id varchar, first_index bigint, lines bigint, skips boolean",
-        accepted,
-    )
-    common.values_table(con, "gps_batch_skips", "file_index bigint, line_number bigint", skips)
-    # Line numbers as in ``_read_alone``: record k of a file lies on data line k, which is
-    # line k + 1 unless empty lines came before it.
-    data_lines = """
-        select file_index, unnest(range(2, lines + 1)) as line_number
-        from gps_batch_files where skips
-    """
-    con.execute(
-        "create temp table gps_batch_record_lines as "
-        + common.record_lines_sql(data_lines, "from gps_batch_skips", "file_index")
-    )
-    records = """
-        select
-            files.file_id, files.file_name, files.delivery_date, files.run_id,
-            coalesce(lines.line_number, checked.global_index - files.first_index + 2)
-                as line_number,
-            checked.*
-        from gps_batch_checked as checked
-        inner join gps_batch_files as files using (file_index)
-        left join gps_batch_record_lines as lines
-            on lines.file_index = checked.file_index
-            and lines.record_index = checked.global_index - files.first_index + 1
-    """
-    common.quarantine_pass_rows(con, records)
+def _duckdb_shape(con: duckdb.DuckDBPyConnection, path: str) -> tuple[_Shape, int | None]:
+    """The lines of a file as DuckDB's line reader counts them, and the first line with an
+    odd number of quotes (None if none)."""
     con.execute(
         f"""
-        insert into {RAW_TABLE}
-        select {FIELDS}, delivery_date, file_id, line_number, run_id
-        from ({records}) as records
-        where problem is null
-        order by file_id, line_number
+        create temp table gps_lines as
+        select
+            coalesce(line, '') = '' as empty,
+            (length(line) - length(replace(line, '"', ''))) % 2 = 1 as odd_quotes
+        from {common.line_reader_sql(path)}
         """
     )
-    return outcomes
+    found = con.execute(
+        """
+        select count(*), coalesce(list(line_number) filter (empty), []),
+            min(line_number) filter (odd_quotes)
+        from (select rowid - min(rowid) over () + 1 as line_number, * from gps_lines)
+        """
+    ).fetchone()
+    assert found is not None
+    return _Shape(found[0], tuple(found[1])), found[2]
+
+
+def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
+    """One ``read_csv`` over the files, typed, checked and pseudonymised by ``_checked_sql``.
+
+    A file alone is read the careful way: DuckDB's line reader counts its lines, its CSV
+    reader keeps the unreadable records with their line (quarantined), and a file whose
+    records do not add up to its data lines is rejected. In a pass of many, a file with an
+    unreadable record or with fewer records than data lines is read again alone: DuckDB's
+    rejects of a read over many files can miss some (an unterminated quote in a later
+    file, seen with DuckDB 2.0), so a file's rejects are only taken from a read of it alone.
+    """
+    key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
+    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
+    alone, odd = len(files) == 1, None
+    shapes = [file.shape for file in files]
+    if alone:
+        shapes[0], odd = _duckdb_shape(con, paths)
+    skips = [
+        (index, line) for index, shape in enumerate(shapes) for line in shape.empty if line > 1
+    ]
+    common.values_table(con, "gps_skips", "file_index bigint, line_number bigint", skips)
+    reader = _reader_sql(paths, "gps_rejects", "gps_reject_scans")
+    # The records are numbered in the read, before the statement pseudonymises them: its
+    # join to the pseudonyms does not keep their order, and a table of the read would hold
+    # the personal fields as delivered (docs/decisions/0013).
+    fields = f"select file_index, row_number() over () as scan_index, * from {reader}"
+
+    def judge(tallies: Sequence[Tally]) -> list[int | FileOutcome | None]:
+        declared = [shape.declared for shape in shapes]
+        if not alone:
+            unread = con.execute(
+                "select distinct file_path from gps_rejects "
+                "inner join gps_reject_scans using (scan_id, file_id)"
+            ).fetchall()
+            with_rejects = {path for (path,) in unread}
+            return [
+                count
+                if str(file.delivery.path) not in with_rejects and tally.rows == count
+                else None
+                for file, tally, count in zip(files, tallies, declared, strict=True)
+            ]
+        empty = ", ".join(str(line) for line in shapes[0].empty) or "0"
+        found = con.execute(
+            f"""
+            select count(distinct line), count(*) filter (
+                where line < 2 or line > {shapes[0].lines} or line in ({empty})
+            ) from gps_rejects
+            """
+        ).fetchone()
+        rejected, strays = found or (0, 0)
+        if tallies[0].rows + rejected == declared[0] and not strays:
+            return declared
+        hint = f" (first line with an odd number of quotes: {odd})" if odd else ""
+        return [
+            FileOutcome.rejected(
+                f"the file has {declared[0]} data lines but the CSV reader found "
+                f"{tallies[0].rows + rejected} records: a quoted field spans a line end or a "
+                f"quote is not closed{hint}",
+                rows_declared=declared[0],
+            )
+        ]
+
+    unreadable_column = (
+        "case when error_type in ('MISSING COLUMNS', 'TOO MANY COLUMNS') then '(record)' "
+        "else coalesce(column_name, '(record)') end"
+    )
+    raw_line = _masked_line_sql("trim(csv_line, chr(10) || chr(13))")
+    return Scan(
+        files,
+        _checked_sql(fields, "file_index, scan_index"),
+        RAW_TABLE,
+        [*(name for name, _ in RECORD_COLUMNS), "delivery_date"],
+        first_line=2,
+        parameters=key_parameters(key),
+        skipped="select file_index, line_number from gps_skips"
+        + (" union all select 0, line from gps_rejects" if alone else ""),
+        rejects=common.rejects_sql("gps_rejects", "true", unreadable_column, raw_line)
+        if alone
+        else None,
+        judge=judge,
+        position="scan_index",
+    )
