@@ -51,14 +51,13 @@ def admit(file: PassFile) -> Admitted:
 
 
 def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
-    paths = "[" + ", ".join(common.sql_literal(str(f.delivery.path)) for f in files) + "]"
     sql = f"""
         select file_index, zaak, try_strptime(datum, '%Y-%m-%d')::date as datum,
             case when zaak is null then 'zaak|key is empty'
                 when try_strptime(datum, '%Y-%m-%d') is null
                     then 'datum|malformed date: ' || coalesce(datum, '') end as problem,
             coalesce(zaak, '') || ';' || coalesce(datum, '') as raw_record
-        from read_csv({paths}, delim = ';', header = true, auto_detect = false,
+        from read_csv({common.paths_sql(files)}, delim = ';', header = true, auto_detect = false,
             columns = {{'zaak': 'VARCHAR', 'datum': 'VARCHAR'}})
     """
     return Scan(files, sql, RAW_TABLE, ["zaak", "datum"], first_line=2)

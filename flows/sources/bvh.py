@@ -3,9 +3,9 @@
 DuckDB cannot read cp1252 without an extension that is downloaded at run time, and
 latin-1 rejects the bytes 0x80-0x9F that cp1252 uses for the euro sign and curly quotes.
 So each file is transcoded whole, streaming, to UTF-8 first (bytes in, bytes out); DuckDB's
-``read_csv`` then does all parsing, and SQL checks every field in the same statement. In a
-pass of many snapshots (``scan``) a thread transcodes the next file while DuckDB
-reads the current one. See docs/decisions/0004.
+``read_csv`` then does all parsing, and SQL checks every field in the same statement. The
+transcoding is part of the door checks (``admit``), which the pass engine runs for the
+next snapshot in a thread while DuckDB reads the current one. See docs/decisions/0004.
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ def _checked_sql(lines: str) -> str:
 def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     """The files' lines, parsed and checked, in one ``read_csv`` over all of them: a file
     whose count of lines differs from its manifest's records is rejected with the counts."""
-    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
+    paths = common.paths_sql(files)
     reader = common.line_reader_sql(paths, compression="'gzip'")
     lines = f"(select file_index, line from {reader})"
 

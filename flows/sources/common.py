@@ -196,6 +196,11 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def paths_sql(files: Sequence[Admitted]) -> str:
+    """SQL: the files' paths as a list literal, for a reader over all of them."""
+    return "[" + ", ".join(sql_literal(str(file.delivery.path)) for file in files) + "]"
+
+
 def dated_delivery(
     path: Path, pattern: re.Pattern[str], system: str, entity: str | None = None
 ) -> Delivery | None:

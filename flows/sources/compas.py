@@ -1,48 +1,42 @@
 """COMPAS, the OM's old case system: fixed-width ISO-8859-1 snapshots of suspect-cases.
 
 DuckDB reads the files as lines (one VARCHAR column, no delimiter or quoting,
-``encoding='latin-1'``), many snapshots in one scan (``scan``; a single file is a scan of
-one). SQL cuts the fields with ``substr``.
+``encoding='latin-1'``), many snapshots in one scan; SQL cuts the fields with ``substr``.
 
 A snapshot repeats nearly every record of the one before, so the raw layer keeps a
-record's content once per scan: ``raw.compas_record_versions`` holds each distinct record
-line of a scan, typed and pseudonymised, and ``raw.compas_snapshot_lines`` each delivered
-data record as its file, line number and version. The view ``raw.compas_verdachtezaken``
-joins them into one row per delivered record, as the other systems' raw tables have.
+record's content once per scan (decision 0009): ``raw.compas_record_versions`` holds each
+distinct record line of a scan, typed and pseudonymised, ``raw.compas_snapshot_lines``
+each delivered data record as its file, line number and version, and the view
+``raw.compas_verdachtezaken`` joins them into one row per delivered record, as the other
+systems' raw tables have. A scan reads the files twice, and keeps no line as delivered
+in a table:
 
-A scan reads the files twice, and keeps no line as delivered in a table:
-
-1. ``pass_scan``: per line its file (``file_index``) and a key of its text (a
-   64-bit hash, ``LINE_KEYS``). DuckDB keeps the files and their lines in order, so the
-   table's ``rowid`` is the line's place in the scan, and its number in its file is that
-   place minus the place of the file's first line, plus one.
-2. ``compas_batch_parsed``: every distinct line once, with its key, typed and checked.
-   Should two distinct lines share a key, the scan is keyed again by the next one.
+1. ``compas_batch_parsed``: every distinct line once, with a key of its text
+   (``LINE_KEYS``), typed and checked;
+2. the pass engine's scan table: per line its file and key, numbered as every reader's
+   rows are; a record finds its parsed line by the key.
 
 Personal fields (BSN, birth date, surname: positions 14-70) become ``bsn_status`` and
-keyed pseudonyms (flows/pseudonym.py) in that second statement: once per distinct identity
-block, then joined to the lines on the block. What the statement stores are the typed
-other fields, the pseudonyms, and, for the lines that are not sound data records (header,
-trailer, the ones quarantined), the line with the personal positions masked by ``*``. A
-record of another length has shifted fields: there positions 14-d to 70+d are masked, d
-the difference from 100. The line keys are unkeyed digests of personal data, so they stay
-in the temporary table of the scan; the versions get ids of their own.
+keyed pseudonyms (flows/pseudonym.py) in the first statement, once per distinct identity
+block. It stores the typed other fields, the pseudonyms, and, for the lines that are not
+sound data records (header, trailer, the ones quarantined), the line with the personal
+positions masked by ``*`` (positions 14-d to 70+d in a record d characters off 100).
 
-Header (``0`` + extraction date) and trailer (``9`` + count, the last line) are checked per
-file from one summary query; a file that fails them is rejected whole, and no version of
-its lines is stored. A data record that cannot be read (length, record type, a date,
-``vervallen``) is quarantined alone; the reason never quotes a personal field.
-``vervallen`` is stored as a BOOLEAN (``J`` true, ``N`` false); codes stay as delivered,
-without their blank padding; blank optional fields are NULL.
+Header (``0`` + extraction date) and trailer (``9`` + count, the last line) are judged per
+file; a file that fails them is rejected whole, and no version of its lines is stored. A
+data record that cannot be read (length, record type, a date, ``vervallen``) is
+quarantined alone; the reason never quotes a personal field. ``vervallen`` is a BOOLEAN
+(``J`` true, ``N`` false); codes stay as delivered, without their blank padding; blank
+optional fields are NULL.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -55,10 +49,6 @@ from flows.sources.engine import FILES, SCAN
 SYSTEM = "compas"
 ENTITY = "VERDZAKEN"
 NAME_PATTERN = re.compile(r"^COMPAS_VERDZAKEN_(\d{8})\.DAT$")
-# The raw layer keeps a record's content once per pass in which it occurs (a snapshot
-# repeats nearly every record of the one before), and every delivered data record as a
-# line of a file that holds such a version. The view RAW_TABLE joins them: one row per
-# delivered record with every field and its lineage, as the other systems' raw tables.
 VERSIONS_TABLE = "raw.compas_record_versions"
 LINES_TABLE = "raw.compas_snapshot_lines"
 RAW_TABLE = "raw.compas_verdachtezaken"
@@ -289,12 +279,10 @@ def _parsed_sql(files: str, line_key: str) -> str:
     """
 
 
-@dataclass(frozen=True)
-class _Summary:
+class _Summary(NamedTuple):
     """What the header and trailer checks need of one file of a scan."""
 
     lines: int
-    first_index: int
     header: tuple[str, int, str | None]  # record type, length, positions 2-9
     trailer: tuple[str, int, str | None]  # record type, length, positions 2-10
     misplaced_trailer: int | None  # line number of a '9' record before the last line
@@ -302,8 +290,7 @@ class _Summary:
 
 
 def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
-    found = {}
-    for row in con.execute(
+    rows = con.execute(
         """
         with files as (
             select
@@ -325,15 +312,15 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
                 files.file_index,
                 min(marks.line_index) filter (
                     where marks.record_type = '9' and marks.line_index < files.last_index
-                ) as trailer_at,
+                ) - any_value(files.first_index) + 1 as trailer_at,
                 min(marks.line_index) filter (
                     where marks.record_type = '0' and marks.line_index > files.first_index
-                ) as header_at
+                ) - any_value(files.first_index) + 1 as header_at
             from marks inner join files using (file_index)
             group by files.file_index
         )
         select
-            files.file_index, files.lines, files.first_index, files.last_index,
+            files.file_index, files.lines,
             head.record_type, head.record_length, substr(head.raw_record, 2, 8),
             tail.record_type, tail.record_length, substr(tail.raw_record, 2, 9),
             misplaced.trailer_at, misplaced.header_at
@@ -342,17 +329,8 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
         inner join compas_batch_parsed as tail on files.last_key = tail.line_key
         left join misplaced using (file_index)
         """
-    ).fetchall():
-        file_index, lines, first, _, *ends, trailer_at, header_at = row
-        found[file_index] = _Summary(
-            lines=lines,
-            first_index=first,
-            header=(ends[0], ends[1], ends[2]),
-            trailer=(ends[3], ends[4], ends[5]),
-            misplaced_trailer=None if trailer_at is None else trailer_at - first + 1,
-            second_header=None if header_at is None else header_at - first + 1,
-        )
-    return found
+    ).fetchall()
+    return {row[0]: _Summary(row[1], row[2:5], row[5:8], row[8], row[9]) for row in rows}
 
 
 def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int:
@@ -430,7 +408,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     records join by their key; header and trailer judged per file; the records of the sound
     files stored as versions and lines (decision 0009)."""
     key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
-    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
+    paths = common.paths_sql(files)
     for line_key in LINE_KEYS:
         con.execute(
             f"create or replace temp table compas_batch_parsed as {_parsed_sql(paths, line_key)}",

@@ -1,6 +1,6 @@
 """GPS, the OM's new case system: daily deltas, ``,``-separated UTF-8 CSV with a BOM.
 
-The file is first checked to be UTF-8, streaming (bytes in, nothing out), so an
+The file is first checked to be UTF-8 (in Python, from one read), so an
 undecodable byte rejects it whole, naming line and byte offset; then its header must
 hold exactly the columns of sources.md. DuckDB's ``read_csv`` parses the records (every
 column VARCHAR, RFC 4180 quoting, ``store_rejects`` for a wrong field count; it skips the
@@ -10,15 +10,11 @@ never written to a table. SQL then checks every field; a row that fails is quara
 alone, with the personal fields of its record replaced by ``***``.
 
 Rows declared = data lines of the file (empty lines are not records: DuckDB skips them).
-Line numbers come from DuckDB's reject lines, which count physical lines as long as no
-quoted field spans a line end; a file where the records found do not add up to its data
-lines (a quoted field with a line end, or an unclosed quote that swallowed the next line)
-is rejected, because its rows can no longer be told apart reliably.
-
-``scan`` reads many files in one ``read_csv`` (a night of daily deltas is hundreds of
-small files, and a read per file costs more than the reading): per file it gives the same
-result as reading the file alone, the careful way (``_read_alone``), which every file that
-is not plain sailing gets, in a pass of its own.
+A file read alone has its lines counted by DuckDB's line reader, and a file whose records
+and unreadable lines do not add up to its data lines (a quoted field with a line end, or
+an unclosed quote that swallowed the next line) is rejected: its rows can no longer be told
+apart reliably. A night of daily deltas is hundreds of small files, read in one
+``read_csv``: a file in it that is not plain sailing is read again alone (``scan``).
 """
 
 from __future__ import annotations
@@ -102,25 +98,16 @@ def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     con.execute(f"delete from {RAW_TABLE} where _file_id = ?", [file_id])
 
 
-def check_utf8(path: Path) -> None:
+def check_utf8(data: bytes) -> None:
     """Reject the file at its first byte that is not UTF-8, naming line and byte offset."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    size = 0
-    for chunk, offset, newlines in common.chunks(path):
-        size = offset + len(chunk)
-        try:
-            decoder.decode(chunk)
-        except UnicodeDecodeError as exc:
-            start = max(0, min(exc.start, len(chunk) - 1))
-            raise RejectedFile(
-                f"cannot decode as UTF-8: {common.byte_position(chunk, start, offset, newlines)}"
-            ) from exc
     try:
-        decoder.decode(b"", final=True)
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RejectedFile(
-            f"cannot decode as UTF-8: the file ends inside a character (byte offset {size})"
-        ) from exc
+        if exc.reason == "unexpected end of data":
+            where = f"the file ends inside a character (byte offset {len(data)})"
+        else:
+            where = common.byte_position(data, exc.start, 0, 0)
+        raise RejectedFile(f"cannot decode as UTF-8: {where}") from exc
 
 
 def check_header(first: bytes) -> None:
@@ -281,8 +268,6 @@ def _checked_sql(fields: str, keys: str) -> str:
     """
 
 
-# --- many files in one pass -----------------------------------------------------------------
-
 # Bytes where DuckDB's line reader may end a line that Python's count does not (CR, control
 # codes): a file holding one is not read with the others but in a pass of its own.
 LINE_BREAKING = bytes(sorted(set(range(0x20)) - {0x09, 0x0A}))
@@ -305,8 +290,8 @@ class _Shape:
 def _line_shape(data: bytes) -> _Shape | None:
     """Lines and empty lines of a file's bytes, counted in Python; None for a CR or control code.
 
-    For a file whose lines end in LF only, DuckDB's line reader (``gps_lines`` in ``_read_alone``)
-    returns one row per physical line, empty lines included, and none after a final LF:
+    For a file whose lines end in LF only, DuckDB's line reader (``_duckdb_shape``) returns
+    one row per physical line, empty lines included, and none after a final LF:
     so does this count (tests/test_ingest_batch.py compares the two).
     """
     if len(data.translate(None, LINE_BREAKING)) != len(data):
@@ -320,28 +305,16 @@ def _line_shape(data: bytes) -> _Shape | None:
     return _Shape(lines, tuple(n for n, line in enumerate(pieces, start=1) if not line))
 
 
-def _precheck(path: Path) -> _Shape | None:
-    """The checks before reading (UTF-8, header) and ``_line_shape``, from one read.
-
-    Raises RejectedFile naming line and byte as ``check_utf8`` and ``check_header`` do.
-    """
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        check_utf8(path)  # raises, naming line and byte offset
-        raise
-    end = data.find(b"\n", 0, HEADER_LIMIT)
-    check_header(data[: end + 1] if end >= 0 else data[:HEADER_LIMIT])
-    return _line_shape(data)
-
-
 def admit(file: PassFile) -> Admitted:
     """The checks before reading (UTF-8, header) and the file's count of data lines, done
     in Python from one read. A file with a CR or a control code is read in a pass of its
     own (Python's line count is made for LF only)."""
     require_key(file.ctx.pseudonym_key, file.delivery.name)
-    shape = _precheck(file.delivery.path)
+    data = file.delivery.path.read_bytes()
+    check_utf8(data)
+    end = data.find(b"\n", 0, HEADER_LIMIT)
+    check_header(data[: end + 1] if end >= 0 else data[:HEADER_LIMIT])
+    shape = _line_shape(data)
     declared = None if shape is None else shape.declared
     return Admitted(file, declared=declared, shape=shape, alone=shape is None)
 
@@ -350,11 +323,6 @@ def unreadable(file: Admitted, exc: duckdb.Error) -> None:
     """DuckDB's reader copes with any UTF-8 file with the right header: an error is not
     the file's."""
     return None
-
-
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _duckdb_shape(con: duckdb.DuckDBPyConnection, path: str) -> tuple[_Shape, int | None]:
@@ -391,7 +359,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     file, seen with DuckDB 2.0), so a file's rejects are only taken from a read of it alone.
     """
     key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
-    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
+    paths = common.paths_sql(files)
     alone, odd = len(files) == 1, None
     shapes = [file.shape for file in files]
     if alone:
