@@ -140,8 +140,8 @@ class Scan:
     # Per file: the rows it declares (then read it), its rejection, or None (read it again
     # in a pass of its own). None here: the declared rows of ``admit``, else those scanned.
     judge: Callable[[Sequence[Tally]], Sequence[int | FileOutcome | None]] | None = None
-    # Store the sound records of a query; how many. None: insert them into ``table``.
-    store: Callable[[str], int] | None = None
+    # Store the sound records of a query. None: insert them into ``table``.
+    store: Callable[[str], None] | None = None
     position: str = "rowid"  # a row's place in the scan (see the reader of GPS)
     work_tables: tuple[str, ...] = ()  # made by the reader for this scan; dropped after it
 

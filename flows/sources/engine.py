@@ -178,23 +178,31 @@ def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None
         ],
     )
     records = _records_sql(con, scan)
+    rejects = ""
+    if scan.rejects is not None:
+        rejects = f"""
+            select file_id, file_name, line_number, column_name, reason, raw_record, run_id
+            from ({scan.rejects}) as rejects inner join {FILES} using (file_index)
+            union all"""
     con.execute(
         f"""
-        insert into meta.quarantined_rows
-        {
-            ""
-            if scan.rejects is None
-            else f'''
-        select file_id, file_name, line_number, column_name, reason, raw_record, run_id
-        from ({scan.rejects}) as rejects inner join {FILES} using (file_index)
-        union all'''
-        }
+        insert into meta.quarantined_rows {rejects}
         select
             file_id, file_name, line_number, split_part(problem, '|', 1) as column_name,
             substr(problem, strpos(problem, '|') + 1) as reason, raw_record, run_id
         from ({records}) as records where problem is not null
         """
     )
+    if scan.store is not None:
+        scan.store(records)
+    else:
+        con.execute(
+            f"""
+            insert into {scan.table}
+            select {", ".join(scan.columns)}, file_id, line_number, run_id
+            from ({records}) as records where problem is null
+            """
+        )
     quarantined = dict(
         con.execute(
             f"""
@@ -203,25 +211,21 @@ def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None
             """
         ).fetchall()
     )
-    if scan.store is not None:
-        stored = scan.store(records)
-    else:
-        (stored,) = con.execute(
-            f"""
-            insert into {scan.table}
-            select {", ".join(scan.columns)}, file_id, line_number, run_id
-            from ({records}) as records where problem is null
-            """
-        ).fetchone() or (0,)
-    loaded = 0
-    for index, declared in kept.items():
-        bad = quarantined.get(index, 0)
-        outcomes[index] = FileOutcome.loaded(declared, declared - bad, bad)
-        loaded += declared - bad
-    if stored != loaded:
-        # Every record of a kept file is stored or quarantined; should the count ever
-        # disagree, fail the pass rather than let the ledger say otherwise.
-        raise RuntimeError(f"a pass stored {stored} records where {loaded} were expected")
+    counted = con.execute(
+        f"""
+        select file_index, count(*), count(*) filter (problem is null)
+        from ({records}) as records group by file_index
+        """
+    ).fetchall()
+    for index, found, sound in counted:
+        # Every row of a kept file but its frame is a record, stored or quarantined:
+        # should a join lose one, fail the pass rather than let the ledger say otherwise.
+        if found != tallies[index].rows - 2 * scan.frame:
+            raise RuntimeError(f"a pass found {found} records of {tallies[index].rows} rows")
+        outcomes[index] = FileOutcome.loaded(kept[index], sound, quarantined.get(index, 0))
+    for index in kept:
+        if outcomes[index] is None:  # a file without a record
+            outcomes[index] = FileOutcome.loaded(kept[index], 0, quarantined.get(index, 0))
     return outcomes
 
 
