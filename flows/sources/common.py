@@ -130,8 +130,11 @@ class Scan:
     columns: Sequence[str]
     first_line: int = 1  # the line of a file's first row when every line holds one
     parameters: dict[str, Any] | None = None
-    frame: int = 0  # rows at either end of a file that are no records (a header, a trailer)
-    joins: str = ""  # joined to the numbered rows: what a record needs beyond the scan
+    # Rows at either end of a file that are no records (a header, a trailer), and SQL
+    # joined to the numbered rows (what a record needs beyond the scan). With either, every
+    # other row is one record and the bad ones are those quarantined (no ``rejects``).
+    frame: int = 0
+    joins: str = ""
     # SQL: file_index, line_number of the lines after ``first_line`` that hold no row.
     skipped: str | None = None
     # SQL: file_index, line_number, column_name, reason, raw_record of lines quarantined
@@ -140,10 +143,9 @@ class Scan:
     # Per file: the rows it declares (then read it), its rejection, or None (read it again
     # in a pass of its own). None here: the declared rows of ``admit``, else those scanned.
     judge: Callable[[Sequence[Tally]], Sequence[int | FileOutcome | None]] | None = None
-    # Store the sound records of a query. None: insert them into ``table``.
-    store: Callable[[str], None] | None = None
+    # Store the sound records of a query; how many it stored. None: insert into ``table``.
+    store: Callable[[str], int] | None = None
     position: str = "rowid"  # a row's place in the scan (see the reader of GPS)
-    work_tables: tuple[str, ...] = ()  # made by the reader for this scan; dropped after it
 
 
 class SourceReader(Protocol):
@@ -221,12 +223,12 @@ def dated_delivery(
 def values_table(
     con: duckdb.DuckDBPyConnection, table: str, columns: str, rows: Sequence[tuple]
 ) -> None:
-    """A temporary table of ``columns`` (SQL) holding rows of Python values, inserted as a
-    list per column, unnested side by side (the files of a pass, with what SQL needs)."""
-    con.execute(f"create or replace temp table {table} ({columns})")
-    if rows:
-        values = [list(column) for column in zip(*rows, strict=True)]
-        con.execute(f"insert into {table} select {', '.join('unnest(?)' for _ in values)}", values)
+    """A temporary table of ``columns`` (``name type, ...``) holding rows of Python values,
+    passed as a list per column and unnested side by side, in one statement."""
+    names = [column.split() for column in columns.split(",")]
+    lists = [list(values) for values in zip(*rows, strict=True)] or [[] for _ in names]
+    items = ", ".join(f"unnest(?::{kind}[]) as {name}" for name, kind in names)
+    con.execute(f"create or replace temp table {table} as select {items}", lists)
 
 
 def ensure_raw_table(

@@ -453,7 +453,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     )
 
 
-def _store(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], records: str) -> None:
+def _store(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], records: str) -> int:
     """Store the sound ``records`` of the kept files: their versions, then their lines."""
     # Ids for the record versions of this pass: the place of their line in the parsed
     # table, after every id given out before.
@@ -482,10 +482,11 @@ def _store(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], records: s
         """,
         {"run_id": files[0].ctx.run_id},
     )
-    con.execute(
+    (stored,) = con.execute(
         f"""
         insert into {LINES_TABLE}
         select file_id, line_number, {base} + parsed_index, delivery_date, run_id
         from ({records}) as records where problem is null
         """
-    )
+    ).fetchone() or (0,)
+    return int(stored)

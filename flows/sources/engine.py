@@ -11,12 +11,15 @@ and the ledger) and returns one ``FileOutcome`` per file, in the order given:
    stores the others and counts them;
 3. a file the door checks or the judge set aside is read again in a pass of its own.
 
-Line numbers, one way for every reader: a row's place in the scan (the ``rowid`` of the
-scan table: DuckDB keeps a read's order in the table it creates, preserve_insertion_order,
-which ``ingest_landing`` requires) minus the place of its file's first row, plus the line
-of that row; where lines after it hold no row (``Scan.skipped``), record k is on the k-th
-line that holds one. Numbering in the read instead (a window) would hold the statement on
-one thread. (A table created in an open transaction numbers its rows from a large offset.)
+Line numbers, one computation for every reader: a row's place in the scan minus the place
+of its file's first row, plus the line of that row; where lines after it hold no row
+(``Scan.skipped``), record k is on the k-th line that holds one. The place is the ``rowid``
+of the scan table: DuckDB keeps a read's order in the table it creates
+(preserve_insertion_order, which ``ingest_landing`` requires), and a window in the read
+would hold the statement on one thread. GPS alone gives a place of its own
+(``Scan.position``): its statement joins records to pseudonyms, and a join does not keep
+the read's order (decision 0013). (A table created in an open transaction numbers its rows
+from a large offset.)
 
 A single file is a pass of one. In a pass of one, a DuckDB error while reading is the
 file's verdict when the reader says so (``unreadable``); in a pass of many it is raised,
@@ -54,9 +57,9 @@ def load_pass(reader: SourceReader, files: Sequence[PassFile]) -> list[FileOutco
     outcomes: list[FileOutcome | None] = [None] * len(files)
     again: list[int] = []
     groups = _admitted(reader, files, outcomes, again)
+    before = _temp_tables(con)
     try:
         for group in groups:
-            before = _temp_tables(con)
             try:
                 scanned = _scan(con, reader.scan(con, [file for _, file in group]))
             except duckdb.Error as exc:
@@ -66,8 +69,8 @@ def load_pass(reader: SourceReader, files: Sequence[PassFile]) -> list[FileOutco
                 scanned = [verdict]
             finally:
                 with contextlib.suppress(duckdb.Error):  # an aborted transaction: rolled back
-                    for table in _temp_tables(con) - before:
-                        con.execute(f"drop table {table}")
+                    if made := _temp_tables(con) - before:
+                        con.execute("".join(f"drop table {table};" for table in made))
                 for _, file in group:
                     _remove_copy(file)
             for (index, _), outcome in zip(group, scanned, strict=True):
@@ -141,16 +144,21 @@ def _temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None]:
     """Run a reader's scan: per file its outcome, None to read it again alone."""
     con.execute(f"create temp table {SCAN} as {scan.sql}", scan.parameters)
+    # Without joins or a frame a file's records are its rows in the scan table: counted here.
+    counted = not scan.joins and not scan.frame
     found = {
-        index: (rows, first, last)
-        for index, rows, first, last in con.execute(
-            f"select file_index, count(*), min({scan.position}), max({scan.position}) "
-            f"from {SCAN} group by file_index"
+        index: (rows, first, last, sound)
+        for index, rows, first, last, sound in con.execute(
+            f"""
+            select file_index, count(*), min({scan.position}), max({scan.position}),
+                {"count(*) filter (problem is null)" if counted else "0"}
+            from {SCAN} group by file_index
+            """
         ).fetchall()
     }
     tallies = []
     for index in range(len(scan.files)):
-        rows, first, last = found.get(index, (0, 0, -1))
+        rows, first, last, _ = found.setdefault(index, (0, 0, -1, 0))
         if last - first + 1 != rows:  # should DuckDB ever interleave files: fail the pass
             raise RuntimeError("rows of one file are not contiguous in a read of many files")
         tallies.append(Tally(rows, first))
@@ -184,7 +192,7 @@ def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None
             select file_id, file_name, line_number, column_name, reason, raw_record, run_id
             from ({scan.rejects}) as rejects inner join {FILES} using (file_index)
             union all"""
-    con.execute(
+    (inserted,) = con.execute(
         f"""
         insert into meta.quarantined_rows {rejects}
         select
@@ -192,40 +200,37 @@ def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None
             substr(problem, strpos(problem, '|') + 1) as reason, raw_record, run_id
         from ({records}) as records where problem is not null
         """
-    )
+    ).fetchone() or (0,)
     if scan.store is not None:
-        scan.store(records)
+        stored = scan.store(records)
     else:
-        con.execute(
+        (stored,) = con.execute(
             f"""
             insert into {scan.table}
             select {", ".join(scan.columns)}, file_id, line_number, run_id
             from ({records}) as records where problem is null
             """
+        ).fetchone() or (0,)
+    quarantined = {index: inserted for index in kept}  # a pass of one kept file
+    if len(kept) > 1:
+        quarantined = dict(
+            con.execute(
+                f"""
+                select file_index, count(*) from meta.quarantined_rows
+                inner join {FILES} using (file_id) group by file_index
+                """
+            ).fetchall()
         )
-    quarantined = dict(
-        con.execute(
-            f"""
-            select file_index, count(*) from meta.quarantined_rows
-            inner join {FILES} using (file_id) group by file_index
-            """
-        ).fetchall()
-    )
-    counted = con.execute(
-        f"""
-        select file_index, count(*), count(*) filter (problem is null)
-        from ({records}) as records group by file_index
-        """
-    ).fetchall()
-    for index, found, sound in counted:
-        # Every row of a kept file but its frame is a record, stored or quarantined:
-        # should a join lose one, fail the pass rather than let the ledger say otherwise.
-        if found != tallies[index].rows - 2 * scan.frame:
-            raise RuntimeError(f"a pass found {found} records of {tallies[index].rows} rows")
-        outcomes[index] = FileOutcome.loaded(kept[index], sound, quarantined.get(index, 0))
-    for index in kept:
-        if outcomes[index] is None:  # a file without a record
-            outcomes[index] = FileOutcome.loaded(kept[index], 0, quarantined.get(index, 0))
+    for index, declared in kept.items():
+        bad = quarantined.get(index, 0)
+        # With joins or a frame (COMPAS) every row but the frame is a record, sound or bad.
+        sound = found[index][3] if counted else tallies[index].rows - 2 * scan.frame - bad
+        outcomes[index] = FileOutcome.loaded(declared, sound, bad)
+    expected = sum(outcome.rows_loaded for outcome in outcomes if outcome is not None)
+    if stored != expected:
+        # Every record of a kept file is stored or quarantined; should the count ever
+        # disagree (a join lost one), fail the pass rather than let the ledger say otherwise.
+        raise RuntimeError(f"a pass stored {stored} records where {expected} were expected")
     return outcomes
 
 
@@ -234,15 +239,15 @@ def _records_sql(con: duckdb.DuckDBPyConnection, scan: Scan) -> str:
     place = f"scan.{scan.position} - files.first_row"
     line = f"{place} + {scan.first_line}"
     joins = f"inner join {FILES} as files using (file_index)"
-    if scan.skipped is not None:
+    skipped = f"""
+        select distinct file_index, line_number::bigint as line_number
+        from ({scan.skipped}) as skipped where file_index in (select file_index from {FILES})
+    """
+    if scan.skipped is not None and con.execute(f"{skipped} limit 1").fetchone():
         con.execute(
             f"""
             create temp table {LINES} as
-            with skipped as (
-                select distinct file_index, line_number::bigint as line_number
-                    from ({scan.skipped}) as skipped
-                where file_index in (select file_index from {FILES})
-            ),
+            with skipped as ({skipped}),
             data_lines as (
                 select file_index, unnest(range(
                     {scan.first_line},
