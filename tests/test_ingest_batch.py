@@ -293,13 +293,15 @@ def test_files_of_other_systems_in_between_do_not_split_the_pass(tmp_path, calls
 def test_when_the_pass_fails_the_files_are_read_one_by_one(tmp_path, monkeypatch):
     reference, _ = one_by_one(tmp_path / "reference", [RUN_1])
     failing = Side(tmp_path / "failing")
-    scan_shared = gps._scan_shared
+    scan = engine._scan
 
-    def fail_late(con, *args):
-        scan_shared(con, *args)  # rows written, then DuckDB fails: all must roll back
-        con.execute("select error('disk on fire')")
+    def fail_late(con, pass_scan):
+        outcomes = scan(con, pass_scan)  # rows written, then DuckDB fails: all must roll back
+        if len(pass_scan.files) > 1:
+            con.execute("select error('disk on fire')")
+        return outcomes
 
-    monkeypatch.setattr(gps, "_scan_shared", fail_late)
+    monkeypatch.setattr(engine, "_scan", fail_late)
     for name, data in sorted(RUN_1):
         failing.deliver(name, data)
     failing.ingest()

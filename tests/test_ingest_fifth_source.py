@@ -14,7 +14,7 @@ import pytest
 from flows import ingest as ingest_module
 from flows.errors import RejectedFile
 from flows.sources import common
-from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile, Scan
 from flows.sources.registry import READERS
 
 from conftest import ledger, rows
@@ -27,7 +27,7 @@ RAW_TABLE = "raw.abc_zaken"
 HEADER = "zaak;datum"
 BATCH_BYTES: int | None = None  # ingest's default
 COMPANIONS: tuple[str, ...] = ()
-WORK_TABLES: tuple[str, ...] = ("abc_checked", "abc_files")
+FILE_BY_FILE = False
 
 
 def recognise(path: Path) -> Delivery | None:
@@ -50,48 +50,17 @@ def admit(file: PassFile) -> Admitted:
     return Admitted(file)
 
 
-def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[FileOutcome | None]:
-    paths = "[" + ", ".join(common.sql_literal(str(f.delivery.path)) for f in files) + "]"
-    con.execute(
-        f"""
-        create temp table abc_checked as
+def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
+    sql = f"""
         select file_index, zaak, try_strptime(datum, '%Y-%m-%d')::date as datum,
             case when zaak is null then 'zaak|key is empty'
                 when try_strptime(datum, '%Y-%m-%d') is null
                     then 'datum|malformed date: ' || coalesce(datum, '') end as problem,
             coalesce(zaak, '') || ';' || coalesce(datum, '') as raw_record
-        from read_csv({paths}, delim = ';', header = true, auto_detect = false,
+        from read_csv({common.paths_sql(files)}, delim = ';', header = true, auto_detect = false,
             columns = {{'zaak': 'VARCHAR', 'datum': 'VARCHAR'}})
-        """
-    )
-    found = {
-        index: (count, first, last, sound)
-        for index, count, first, last, sound in con.execute(
-            "select file_index, count(*), min(rowid), max(rowid), "
-            "count(*) filter (problem is null) from abc_checked group by file_index"
-        ).fetchall()
-    }
-    outcomes: list[FileOutcome | None] = []
-    accepted = []
-    for index, file in enumerate(files):
-        count, first, last, sound = found.get(index, (0, 0, -1, 0))
-        common.require_contiguous(first, last, count)
-        outcomes.append(FileOutcome.loaded(count, sound, count - sound))
-        accepted.append((index, file.ctx.file_id, file.delivery.name, file.ctx.run_id, first))
-    common.values_table(
-        con,
-        "abc_files",
-        "file_index bigint, file_id bigint, file_name varchar, run_id varchar, first bigint",
-        accepted,
-    )
-    records = """(select files.*, checked.rowid - files.first + 2 as line_number, checked.*
-        from abc_checked as checked inner join abc_files as files using (file_index))"""
-    common.quarantine_pass_rows(con, records)
-    con.execute(
-        f"insert into {RAW_TABLE} select zaak, datum, file_id, line_number, run_id "
-        f"from {records} as records where problem is null"
-    )
-    return outcomes
+    """
+    return Scan(files, sql, RAW_TABLE, ["zaak", "datum"], first_line=2)
 
 
 def unreadable(file: Admitted, exc: duckdb.Error) -> FileOutcome:

@@ -17,7 +17,7 @@ import duckdb
 
 from flows.errors import RejectedFile
 from flows.sources import common
-from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile, Scan, Tally
 
 SYSTEM = "bvo"
 NAME_PATTERN = re.compile(r"^BVO_EVENTS_(\d{8}T\d{6})_(\d{6})\.jsonl\.gz$")
@@ -25,7 +25,7 @@ MANIFEST_SUFFIX = ".manifest.json"
 RAW_TABLE = "raw.bvo_events"
 BATCH_BYTES: int | None = None  # ingest's default
 COMPANIONS: tuple[str, ...] = (MANIFEST_SUFFIX,)
-WORK_TABLES: tuple[str, ...] = ("bvo_batch_checked", "bvo_batch_files")
+FILE_BY_FILE = False
 GZIP_MAGIC = b"\x1f\x8b"
 OPS = ("create", "update", "delete")
 ENTITIES = ("onderzoek", "beslagobject", "executiedossier")
@@ -115,7 +115,7 @@ def unreadable(file: Admitted, exc: duckdb.Error) -> FileOutcome:
 
 
 def _checked_sql(lines: str) -> str:
-    """SQL: the events of table ``lines`` (line_number, line, any more keys) parsed and checked.
+    """SQL: the events of the query ``lines`` (file_index, line) parsed and checked.
 
     The result has every column of ``lines``, the event's fields and ``problem``
     (``column|reason`` of the first failed check, NULL when the event is sound).
@@ -166,69 +166,29 @@ def _checked_sql(lines: str) -> str:
     """
 
 
-def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[FileOutcome | None]:
-    """Read, parse and check the files in one ``read_csv`` over all of them, in the order
-    given; each line carries its file and its place in the scan, which gives its line
-    number in the file. A file whose count of lines differs from its manifest's records is
-    rejected with the counts; the events of the others are stored or quarantined."""
-    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
-    # Read, parse and check in one statement: the lines are not stored apart. DuckDB keeps
-    # the scan's order in the table it creates (preserve_insertion_order, which
-    # ``ingest_landing`` requires), so a row's ``rowid`` is its place in the scan.
-    # Numbering the rows in the scan instead (a window) would hold the whole statement,
-    # JSON parsing included, on one thread.
+def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
+    """The files' lines, parsed and checked, in one ``read_csv`` over all of them: a file
+    whose count of lines differs from its manifest's records is rejected with the counts."""
+    paths = common.paths_sql(files)
     reader = common.line_reader_sql(paths, compression="'gzip'")
     lines = f"(select file_index, line from {reader})"
-    con.execute(
-        "create temp table bvo_batch_checked as "
-        "select * exclude (line), case when problem is not null then line end as line "
-        f"from ({_checked_sql(lines)}) as checked"
-    )
-    found = {
-        file_index: (count, first, last, loaded)
-        for file_index, count, first, last, loaded in con.execute(
-            """
-            select file_index, count(*), min(rowid), max(rowid), count(*) filter (problem is null)
-            from bvo_batch_checked group by file_index
-            """
-        ).fetchall()
-    }
-    outcomes: list[FileOutcome | None] = []
-    accepted = []
-    for file_index, file in enumerate(files):
-        count, first, last, loaded = found.get(file_index, (0, 0, -1, 0))
-        common.require_contiguous(first, last, count)
-        if count != file.declared:
-            outcomes.append(
-                FileOutcome.rejected(
-                    f"manifest declares {file.declared} records, the file has {count} lines",
-                    rows_declared=file.declared,
-                )
+
+    def judge(tallies: Sequence[Tally]) -> list[int | FileOutcome]:
+        return [
+            tally.rows
+            if tally.rows == file.declared
+            else FileOutcome.rejected(
+                f"manifest declares {file.declared} records, the file has {tally.rows} lines",
+                rows_declared=file.declared,
             )
-            continue
-        outcomes.append(FileOutcome.loaded(count, loaded, count - loaded))
-        ctx = file.ctx
-        accepted.append((file_index, ctx.file_id, file.delivery.name, ctx.run_id, first))
-    if not accepted:
-        return outcomes
-    common.values_table(
-        con,
-        "bvo_batch_files",
-        "file_index bigint, file_id bigint, file_name varchar, run_id varchar, first_index bigint",
-        accepted,
+            for file, tally in zip(files, tallies, strict=True)
+        ]
+
+    return Scan(
+        files,
+        "select * exclude (line), case when problem is not null then line end as raw_record "
+        f"from ({_checked_sql(lines)}) as checked",
+        RAW_TABLE,
+        [name for name, _ in RECORD_COLUMNS],
+        judge=judge,
     )
-    events = """(
-        select files.file_id, files.file_name, files.run_id,
-               checked.rowid - files.first_index + 1 as line_number, checked.*
-        from bvo_batch_checked as checked
-        inner join bvo_batch_files as files using (file_index)
-    )"""
-    common.quarantine_pass_rows(con, events, raw_record="line")
-    con.execute(
-        f"""
-        insert into {RAW_TABLE}
-        select {", ".join(name for name, _ in RECORD_COLUMNS)}, file_id, line_number, run_id
-        from {events} as events where problem is null
-        """
-    )
-    return outcomes

@@ -3,14 +3,13 @@ interface and the outcome of a file, and the SQL and byte helpers of the readers
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import duckdb
 
@@ -70,6 +69,7 @@ class Admitted:
     declared: int | None = None  # records its manifest declares, when the door checks know
     shape: Any = None  # anything else the door checks learnt that the scan needs
     alone: bool = False  # to be read in a pass of its own
+    copy: Path | None = None  # a scratch copy the scan reads; the engine removes it
 
     @property
     def delivery(self) -> Delivery:
@@ -104,6 +104,50 @@ class FileOutcome:
         return cls.rejected(rejection.reason, rejection.rows_declared)
 
 
+class Tally(NamedTuple):
+    """A file's rows in the scan table: how many, and the position of its first."""
+
+    rows: int
+    first: int
+
+
+@dataclass(frozen=True)
+class Scan:
+    """One SQL scan of admitted files, as a reader describes it; the pass engine
+    (``flows/sources/engine.py``) runs it, numbers the lines, quarantines and stores.
+
+    ``sql`` gives one row per record, each file's rows in order and together: the file's
+    place in ``files`` (``file_index``), the columns ``columns`` name, ``problem`` (``column|
+    reason`` of the first failed check, NULL for a sound record) and ``raw_record`` (the
+    record as delivered, personal fields masked; needed only where ``problem`` is set).
+    """
+
+    files: Sequence[Admitted]
+    sql: str
+    table: str  # the raw table the sound records go to
+    # Select items of a record, in the raw table's order; its lineage follows them. A
+    # record has the scan's columns, the pass's ``delivery_date`` and what ``joins`` adds.
+    columns: Sequence[str]
+    first_line: int = 1  # the line of a file's first row when every line holds one
+    parameters: dict[str, Any] | None = None
+    # Rows at either end of a file that are no records (a header, a trailer), and SQL
+    # joined to the numbered rows (what a record needs beyond the scan). With either, every
+    # other row is one record and the bad ones are those quarantined (no ``rejects``).
+    frame: int = 0
+    joins: str = ""
+    # SQL: file_index, line_number of the lines after ``first_line`` that hold no row.
+    skipped: str | None = None
+    # SQL: file_index, line_number, column_name, reason, raw_record of lines quarantined
+    # that are no rows of the scan (the records DuckDB's CSV reader rejects).
+    rejects: str | None = None
+    # Per file: the rows it declares (then read it), its rejection, or None (read it again
+    # in a pass of its own). None here: the declared rows of ``admit``, else those scanned.
+    judge: Callable[[Sequence[Tally]], Sequence[int | FileOutcome | None]] | None = None
+    # Store the sound records of a query; how many it stored. None: insert into ``table``.
+    store: Callable[[str], int] | None = None
+    position: str = "rowid"  # a row's place in the scan (see the reader of GPS)
+
+
 class SourceReader(Protocol):
     """A source system, as ingest and the pass engine (``flows/sources/engine.py``) see it.
 
@@ -117,8 +161,8 @@ class SourceReader(Protocol):
     BATCH_BYTES: int | None
     # Suffixes of files that travel with a delivery (a manifest) and are no delivery themselves.
     COMPANIONS: tuple[str, ...]
-    # Temporary tables a scan may leave; the engine drops them after every scan.
-    WORK_TABLES: tuple[str, ...]
+    # Each file a scan of its own, the next file's door checks done meanwhile (BVH).
+    FILE_BY_FILE: bool
 
     def recognise(self, path: Path) -> Delivery | None:
         """The delivery a file name describes (system, entity, date or sequence), or None."""
@@ -130,15 +174,11 @@ class SourceReader(Protocol):
         """Remove what a file stored (its correction replaces it)."""
 
     def admit(self, file: PassFile) -> Admitted:
-        """The checks in Python before any reading (encoding, header, manifest); raises
-        ``RejectedFile`` for a file that fails them."""
+        """The checks in Python before any reading (encoding, header, trailer, manifest);
+        raises ``RejectedFile`` for a file that fails them."""
 
-    def scan(
-        self, con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]
-    ) -> list[FileOutcome | None]:
-        """Read the files in one scan, store their sound rows and quarantine the others;
-        per file its outcome, or None for a file to read again in a pass of its own (never
-        in a pass of one). A DuckDB error is raised."""
+    def scan(self, con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
+        """The one SQL scan of the admitted files."""
 
     def unreadable(self, file: Admitted, exc: duckdb.Error) -> FileOutcome | None:
         """The verdict on a file alone in its pass that DuckDB could not read; None when
@@ -158,43 +198,9 @@ def sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-# A check's verdict is ``column|reason``; the reason itself may hold a ``|``.
-PROBLEM_COLUMN_SQL = "split_part(problem, '|', 1)"
-PROBLEM_REASON_SQL = "substr(problem, strpos(problem, '|') + 1)"
-
-
-def quarantine_pass_rows(
-    con: duckdb.DuckDBPyConnection, records_sql: str, raw_record: str = "raw_record"
-) -> None:
-    """Append the records of a pass with a ``problem`` to the quarantine. ``records_sql``
-    gives file_id, file_name, line_number, problem, run_id and ``raw_record``."""
-    con.execute(
-        f"""
-        insert into meta.quarantined_rows
-        select
-            file_id, file_name, line_number, {PROBLEM_COLUMN_SQL} as column_name,
-            {PROBLEM_REASON_SQL} as reason, {raw_record} as raw_record, run_id
-        from ({records_sql}) as records
-        where problem is not null
-        """
-    )
-
-
-def quarantine_rows(ctx: LoadContext, file_name: str, bad_rows_sql: str) -> int:
-    """Append rows of a query (line_number, column_name, reason, raw_record) to the quarantine."""
-    ctx.con.execute(
-        f"""
-        insert into meta.quarantined_rows
-        select ?, ?, line_number, column_name, reason, raw_record, ?
-        from ({bad_rows_sql})
-        """,
-        [ctx.file_id, file_name, ctx.run_id],
-    )
-    row = ctx.con.execute(
-        "select count(*) from meta.quarantined_rows where file_id = ?", [ctx.file_id]
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+def paths_sql(files: Sequence[Admitted]) -> str:
+    """SQL: the files' paths as a list literal, for a reader over all of them."""
+    return "[" + ", ".join(sql_literal(str(file.delivery.path)) for file in files) + "]"
 
 
 def dated_delivery(
@@ -214,22 +220,15 @@ def dated_delivery(
     return Delivery(path=path, system=system, entity=found, delivery_date=delivered)
 
 
-def drop_tables(con: duckdb.DuckDBPyConnection, names: Sequence[str]) -> None:
-    """Drop a reader's work tables; in an aborted transaction (the caller rolls it back,
-    which drops them too) the error is ignored."""
-    with contextlib.suppress(duckdb.Error):
-        con.execute("; ".join(f"drop table if exists {name}" for name in names))
-
-
 def values_table(
     con: duckdb.DuckDBPyConnection, table: str, columns: str, rows: Sequence[tuple]
 ) -> None:
-    """A temporary table of ``columns`` (SQL) holding rows of Python values, inserted as a
-    list per column, unnested side by side (the files of a pass, with what SQL needs)."""
-    con.execute(f"create or replace temp table {table} ({columns})")
-    if rows:
-        values = [list(column) for column in zip(*rows, strict=True)]
-        con.execute(f"insert into {table} select {', '.join('unnest(?)' for _ in values)}", values)
+    """A temporary table of ``columns`` (``name type, ...``) holding rows of Python values,
+    passed as a list per column and unnested side by side, in one statement."""
+    names = [column.split() for column in columns.split(",")]
+    lists = [list(values) for values in zip(*rows, strict=True)] or [[] for _ in names]
+    items = ", ".join(f"unnest(?::{kind}[]) as {name}" for name, kind in names)
+    con.execute(f"create or replace temp table {table} as select {items}", lists)
 
 
 def ensure_raw_table(
@@ -246,18 +245,6 @@ def ensure_raw_table(
         )
         """
     )
-
-
-def record_lines_sql(data_lines: str, skipped: str, *keys: str) -> str:
-    """SQL: per data line that holds a record (``data_lines`` minus ``skipped``, queries of
-    ``keys`` and line_number) its record's index: record k is on the k-th such line."""
-    partition = f"partition by {', '.join(keys)} " if keys else ""
-    return f"""
-        select {"".join(f"{key}, " for key in keys)}line_number,
-            row_number() over ({partition}order by line_number) as record_index
-        from ({data_lines}) as data_lines
-        anti join ({skipped}) as skipped using ({", ".join((*keys, "line_number"))})
-    """
 
 
 def chunks(path: Path) -> Iterator[tuple[bytes, int, int]]:
@@ -277,13 +264,6 @@ def byte_position(chunk: bytes, index: int, offset: int, newlines: int) -> str:
     return f"byte 0x{chunk[index]:02X} at line {line} (byte offset {offset + index})"
 
 
-def require_contiguous(first: int, last: int, count: int) -> None:
-    """Line numbers count on the rows of a file being one run of the scan. Should DuckDB ever
-    interleave files, fail the pass: ingest then reads the files one by one."""
-    if last - first + 1 != count:
-        raise RuntimeError("rows of one file are not contiguous in a read of many files")
-
-
 # Four control characters as the "delimiter": no line is ever split into fields.
 NO_DELIMITER = "chr(28) || chr(29) || chr(30) || chr(31)"
 
@@ -299,10 +279,11 @@ def line_reader_sql(files: str, **options: str) -> str:
 
 
 def rejects_sql(rejects: str, where: str, column_sql: str, raw_record_sql: str) -> str:
-    """SQL: the quarantine rows (line_number, column_name, reason, raw_record) of the records
-    DuckDB's CSV reader put in its ``rejects`` table, one per line (its first column)."""
+    """SQL: ``Scan.rejects`` of a scan of one file, the records DuckDB's CSV reader put in
+    its ``rejects`` table, one per line (its first column)."""
     return f"""
         select
+            0 as file_index,
             line as line_number,
             {column_sql} as column_name,
             'unreadable record: ' || lower(error_type::varchar) || ' — ' || error_message
@@ -313,24 +294,3 @@ def rejects_sql(rejects: str, where: str, column_sql: str, raw_record_sql: str) 
             from {rejects} where {where}
         ) where nth = 1
     """
-
-
-def checked_rows_sql(checked: str) -> str:
-    """SQL: the quarantine rows of a checked query (line_number, problem, raw_record)."""
-    return f"""
-        select
-            line_number,
-            {PROBLEM_COLUMN_SQL} as column_name,
-            {PROBLEM_REASON_SQL} as reason,
-            raw_record
-        from {checked} where problem is not null
-    """
-
-
-def verdict(check: Callable[..., FileOutcome], *args: Any) -> FileOutcome:
-    """``check(*args)``, a reader's check chain that raises ``RejectedFile``, as a file's
-    outcome."""
-    try:
-        return check(*args)
-    except RejectedFile as rejection:
-        return FileOutcome.of(rejection)

@@ -1,63 +1,54 @@
 """COMPAS, the OM's old case system: fixed-width ISO-8859-1 snapshots of suspect-cases.
 
 DuckDB reads the files as lines (one VARCHAR column, no delimiter or quoting,
-``encoding='latin-1'``), many snapshots in one scan (``scan``; a single file is a scan of
-one). SQL cuts the fields with ``substr``.
+``encoding='latin-1'``), many snapshots in one scan; SQL cuts the fields with ``substr``.
 
 A snapshot repeats nearly every record of the one before, so the raw layer keeps a
-record's content once per scan: ``raw.compas_record_versions`` holds each distinct record
-line of a scan, typed and pseudonymised, and ``raw.compas_snapshot_lines`` each delivered
-data record as its file, line number and version. The view ``raw.compas_verdachtezaken``
-joins them into one row per delivered record, as the other systems' raw tables have.
+record's content once per scan (decision 0009): ``raw.compas_record_versions`` holds each
+distinct record line of a scan, typed and pseudonymised, ``raw.compas_snapshot_lines``
+each delivered data record as its file, line number and version, and the view
+``raw.compas_verdachtezaken`` joins them into one row per delivered record, as the other
+systems' raw tables have. A scan reads the files twice, and keeps no line as delivered
+in a table:
 
-A scan reads the files twice, and keeps no line as delivered in a table:
-
-1. ``compas_batch_lines``: per line its file (``file_index``) and a key of its text (a
-   64-bit hash, ``LINE_KEYS``). DuckDB keeps the files and their lines in order, so the
-   table's ``rowid`` is the line's place in the scan, and its number in its file is that
-   place minus the place of the file's first line, plus one.
-2. ``compas_batch_parsed``: every distinct line once, with its key, typed and checked.
-   Should two distinct lines share a key, the scan is keyed again by the next one.
+1. ``compas_batch_parsed``: every distinct line once, with a key of its text
+   (``LINE_KEYS``), typed and checked;
+2. the pass engine's scan table: per line its file and key, numbered as every reader's
+   rows are; a record finds its parsed line by the key.
 
 Personal fields (BSN, birth date, surname: positions 14-70) become ``bsn_status`` and
-keyed pseudonyms (flows/pseudonym.py) in that second statement: once per distinct identity
-block, then joined to the lines on the block. What the statement stores are the typed
-other fields, the pseudonyms, and, for the lines that are not sound data records (header,
-trailer, the ones quarantined), the line with the personal positions masked by ``*``. A
-record of another length has shifted fields: there positions 14-d to 70+d are masked, d
-the difference from 100. The line keys are unkeyed digests of personal data, so they stay
-in the temporary table of the scan; the versions get ids of their own.
+keyed pseudonyms (flows/pseudonym.py) in the first statement, once per distinct identity
+block. It stores the typed other fields, the pseudonyms, and, for the lines that are not
+sound data records (header, trailer, the ones quarantined), the line with the personal
+positions masked by ``*`` (positions 14-d to 70+d in a record d characters off 100).
 
-Header (``0`` + extraction date) and trailer (``9`` + count, the last line) are checked per
-file from one summary query; a file that fails them is rejected whole, and no version of
-its lines is stored. A data record that cannot be read (length, record type, a date,
-``vervallen``) is quarantined alone; the reason never quotes a personal field.
-``vervallen`` is stored as a BOOLEAN (``J`` true, ``N`` false); codes stay as delivered,
-without their blank padding; blank optional fields are NULL.
+Header (``0`` + extraction date) and trailer (``9`` + count, the last line) are judged per
+file; a file that fails them is rejected whole, and no version of its lines is stored. A
+data record that cannot be read (length, record type, a date, ``vervallen``) is
+quarantined alone; the reason never quotes a personal field. ``vervallen`` is a BOOLEAN
+(``J`` true, ``N`` false); codes stay as delivered, without their blank padding; blank
+optional fields are NULL.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
 from flows.errors import DwhError, RejectedFile
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
 from flows.sources import common
-from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile, Scan, Tally
+from flows.sources.engine import FILES, SCAN
 
 SYSTEM = "compas"
 ENTITY = "VERDZAKEN"
 NAME_PATTERN = re.compile(r"^COMPAS_VERDZAKEN_(\d{8})\.DAT$")
-# The raw layer keeps a record's content once per pass in which it occurs (a snapshot
-# repeats nearly every record of the one before), and every delivered data record as a
-# line of a file that holds such a version. The view RAW_TABLE joins them: one row per
-# delivered record with every field and its lineage, as the other systems' raw tables.
 VERSIONS_TABLE = "raw.compas_record_versions"
 LINES_TABLE = "raw.compas_snapshot_lines"
 RAW_TABLE = "raw.compas_verdachtezaken"
@@ -68,7 +59,7 @@ PERSONAL_FIRST, PERSONAL_LAST = 14, 70  # bsn, geboortedatum, achternaam
 # scale-10 demo (1.36 GB, 1.44M distinct lines) in one scan keep the process near 1.2 GiB.
 BATCH_BYTES: int | None = 2 * 1024 * 1024 * 1024
 COMPANIONS: tuple[str, ...] = ()
-WORK_TABLES: tuple[str, ...] = ("compas_batch_lines", "compas_batch_parsed", "compas_batch_files")
+FILE_BY_FILE = False
 # How a line of a scan finds its distinct text: a 64-bit hash of the line, in a temporary
 # table only (an unkeyed digest of personal data is never stored). Should two different
 # lines of a scan share a hash, the scan is keyed again by the next, 128-bit, one.
@@ -288,12 +279,10 @@ def _parsed_sql(files: str, line_key: str) -> str:
     """
 
 
-@dataclass(frozen=True)
-class _Summary:
+class _Summary(NamedTuple):
     """What the header and trailer checks need of one file of a scan."""
 
     lines: int
-    first_index: int
     header: tuple[str, int, str | None]  # record type, length, positions 2-9
     trailer: tuple[str, int, str | None]  # record type, length, positions 2-10
     misplaced_trailer: int | None  # line number of a '9' record before the last line
@@ -301,19 +290,18 @@ class _Summary:
 
 
 def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
-    found = {}
-    for row in con.execute(
+    rows = con.execute(
         """
         with files as (
             select
                 file_index, count(*) as lines, min(rowid) as first_index,
                 max(rowid) as last_index, arg_min(line_key, rowid) as first_key,
                 arg_max(line_key, rowid) as last_key
-            from compas_batch_lines group by file_index
+            from pass_scan group by file_index
         ),
         marks as (
             select lines.file_index, lines.rowid as line_index, marked.record_type
-            from compas_batch_lines as lines
+            from pass_scan as lines
             inner join (
                 select line_key, record_type from compas_batch_parsed
                 where record_type in ('0', '9')
@@ -324,15 +312,15 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
                 files.file_index,
                 min(marks.line_index) filter (
                     where marks.record_type = '9' and marks.line_index < files.last_index
-                ) as trailer_at,
+                ) - any_value(files.first_index) + 1 as trailer_at,
                 min(marks.line_index) filter (
                     where marks.record_type = '0' and marks.line_index > files.first_index
-                ) as header_at
+                ) - any_value(files.first_index) + 1 as header_at
             from marks inner join files using (file_index)
             group by files.file_index
         )
         select
-            files.file_index, files.lines, files.first_index, files.last_index,
+            files.file_index, files.lines,
             head.record_type, head.record_length, substr(head.raw_record, 2, 8),
             tail.record_type, tail.record_length, substr(tail.raw_record, 2, 9),
             misplaced.trailer_at, misplaced.header_at
@@ -341,21 +329,11 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
         inner join compas_batch_parsed as tail on files.last_key = tail.line_key
         left join misplaced using (file_index)
         """
-    ).fetchall():
-        file_index, lines, first, last, *ends, trailer_at, header_at = row
-        common.require_contiguous(first, last, lines)
-        found[file_index] = _Summary(
-            lines=lines,
-            first_index=first,
-            header=(ends[0], ends[1], ends[2]),
-            trailer=(ends[3], ends[4], ends[5]),
-            misplaced_trailer=None if trailer_at is None else trailer_at - first + 1,
-            second_header=None if header_at is None else header_at - first + 1,
-        )
-    return found
+    ).fetchall()
+    return {row[0]: _Summary(row[1], row[2:5], row[5:8], row[8], row[9]) for row in rows}
 
 
-def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> FileOutcome:
+def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int:
     """Reject the file unless header and trailer are right; the declared records."""
     if summary is None:
         raise RejectedFile("file is empty: no header record")
@@ -406,7 +384,7 @@ def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> Fil
             f"between header and trailer",
             rows_declared=declared,
         )
-    return FileOutcome.loaded(declared, 0, 0)
+    return declared
 
 
 def admit(file: PassFile) -> Admitted:
@@ -424,16 +402,14 @@ def unreadable(file: Admitted, exc: duckdb.Error) -> FileOutcome:
     return FileOutcome.rejected(f"cannot read as ISO-8859-1 text lines: {exc}")
 
 
-def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[FileOutcome | None]:
-    """Read many snapshots in one scan (a byte the latin-1 reader refuses, in any file, is
-    a DuckDB error); check each file's header and trailer; store the versions and lines of
-    the sound files (decision 0009)."""
+def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
+    """Many snapshots in one scan (a byte the latin-1 reader refuses, in any file, is a
+    DuckDB error): the distinct lines parsed first, then the lines of the scan, which the
+    records join by their key; header and trailer judged per file; the records of the sound
+    files stored as versions and lines (decision 0009)."""
     key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
-    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
+    paths = common.paths_sql(files)
     for line_key in LINE_KEYS:
-        con.execute(
-            f"create or replace temp table compas_batch_lines as {_lines_sql(paths, line_key)}"
-        )
         con.execute(
             f"create or replace temp table compas_batch_parsed as {_parsed_sql(paths, line_key)}",
             key_parameters(key),
@@ -450,63 +426,35 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[File
             f"a scan of {len(names)} snapshot(s) ({names[0]} .. {names[-1]}); nothing "
             f"of them was stored"
         )
-    return list(_store(con, files, _summaries(con)))
 
+    def judge(tallies: Sequence[Tally]) -> list[int | FileOutcome]:
+        summaries, verdicts = _summaries(con), list[int | FileOutcome]()
+        for index, file in enumerate(files):
+            try:
+                verdicts.append(
+                    _check_header_and_trailer(summaries.get(index), file.delivery.delivery_date)
+                )
+            except RejectedFile as rejection:
+                verdicts.append(FileOutcome.of(rejection))
+        return verdicts
 
-def _store(
-    con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], summaries: dict[int, _Summary]
-) -> list[FileOutcome]:
-    """Reject the files whose header or trailer fail; store the records of the others."""
-    results: list[FileOutcome] = []
-    sound: list[tuple] = []
-    for file_index, file in enumerate(files):
-        delivery, ctx, summary = file.delivery, file.ctx, summaries.get(file_index)
-        result = common.verdict(_check_header_and_trailer, summary, delivery.delivery_date)
-        results.append(result)
-        if result.status == "rejected":
-            continue
-        assert summary is not None
-        sound.append(
-            (file_index, ctx.file_id, delivery.name, delivery.delivery_date, ctx.run_id)
-            + (summary.first_index, summary.lines)
-        )
-    if not sound:
-        return results
-    common.values_table(
-        con,
-        "compas_batch_files",
-        "file_index bigint, file_id bigint, file_name varchar, extraction_date date, "
-        "run_id varchar, first_index bigint, lines bigint",
-        sound,
+    return Scan(
+        files,
+        _lines_sql(paths, line_key),
+        LINES_TABLE,
+        (),
+        frame=1,  # header and trailer
+        joins="""inner join (
+            select rowid as parsed_index, line_key, problem, raw_record
+            from compas_batch_parsed
+        ) as parsed using (line_key)""",
+        judge=judge,
+        store=lambda records: _store(con, files, records),
     )
 
-    def records(parsed_where: str, *columns: str) -> str:
-        """SQL: the data records (not header, not trailer) of the sound files whose
-        distinct line meets ``parsed_where``, with their file's columns."""
-        return f"""
-            select
-                files.*,
-                lines.rowid - files.first_index + 1 as line_number,
-                {", ".join(f"parsed.{column}" for column in columns)}
-            from compas_batch_lines as lines
-            inner join compas_batch_files as files using (file_index)
-            inner join (
-                select rowid as parsed_index, line_key, problem, raw_record
-                from compas_batch_parsed where {parsed_where}
-            ) as parsed using (line_key)
-            where lines.rowid > files.first_index
-              and lines.rowid < files.first_index + files.lines - 1
-        """
 
-    common.quarantine_pass_rows(con, records("problem is not null", "problem", "raw_record"))
-    quarantined = dict(
-        con.execute(
-            """
-            select file_id, count(*) from meta.quarantined_rows
-            where file_id in (select file_id from compas_batch_files) group by file_id
-            """
-        ).fetchall()
-    )
+def _store(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], records: str) -> int:
+    """Store the sound ``records`` of the kept files: their versions, then their lines."""
     # Ids for the record versions of this pass: the place of their line in the parsed
     # table, after every id given out before.
     (base,) = con.execute(
@@ -516,39 +464,29 @@ def _store(
         from {VERSIONS_TABLE}
         """
     ).fetchone() or (0,)
-    # Only versions a sound file holds: nothing of a rejected file enters a raw table.
+    # Only versions a kept file holds: nothing of a rejected file enters a raw table.
+    (kept,) = con.execute(f"select count(*) from {FILES}").fetchone() or (0,)
     held = (
         ""
-        if len(sound) == len(files)
-        else """and line_key in (
-            select line_key from compas_batch_lines
-            where file_index in (select file_index from compas_batch_files)
+        if kept == len(files)
+        else f"""and line_key in (
+            select line_key from {SCAN} where file_index in (select file_index from {FILES})
         )"""
     )
     con.execute(
         f"""
         insert into {VERSIONS_TABLE}
-        select
-            {base} + rowid as record_version_id, {FIELDS}, $run_id
+        select {base} + rowid as record_version_id, {FIELDS}, $run_id
         from compas_batch_parsed
         where problem is null {held}
         """,
         {"run_id": files[0].ctx.run_id},
     )
-    inserted = con.execute(
+    (stored,) = con.execute(
         f"""
         insert into {LINES_TABLE}
-        select file_id, line_number, {base} + parsed_index, extraction_date, run_id
-        from ({records("problem is null", "parsed_index")}) as records
+        select file_id, line_number, {base} + parsed_index, delivery_date, run_id
+        from ({records}) as records where problem is null
         """
-    ).fetchone()
-    for file_index, file_id, *_, lines in sound:
-        bad = quarantined.get(file_id, 0)
-        declared = results[file_index].rows_declared or 0
-        results[file_index] = FileOutcome.loaded(declared, lines - 2 - bad, bad)
-    loaded = sum(result.rows_loaded for result in results)
-    if not inserted or inserted[0] != loaded:
-        # Every data record of a sound file is either stored or quarantined; should the
-        # count ever disagree, fail the pass rather than let the ledger say otherwise.
-        raise RuntimeError(f"COMPAS pass stored {inserted} records where {loaded} were expected")
-    return results
+    ).fetchone() or (0,)
+    return int(stored)

@@ -1,6 +1,6 @@
 """GPS, the OM's new case system: daily deltas, ``,``-separated UTF-8 CSV with a BOM.
 
-The file is first checked to be UTF-8, streaming (bytes in, nothing out), so an
+The file is first checked to be UTF-8 (in Python, from one read), so an
 undecodable byte rejects it whole, naming line and byte offset; then its header must
 hold exactly the columns of sources.md. DuckDB's ``read_csv`` parses the records (every
 column VARCHAR, RFC 4180 quoting, ``store_rejects`` for a wrong field count; it skips the
@@ -10,15 +10,11 @@ never written to a table. SQL then checks every field; a row that fails is quara
 alone, with the personal fields of its record replaced by ``***``.
 
 Rows declared = data lines of the file (empty lines are not records: DuckDB skips them).
-Line numbers come from DuckDB's reject lines, which count physical lines as long as no
-quoted field spans a line end; a file where the records found do not add up to its data
-lines (a quoted field with a line end, or an unclosed quote that swallowed the next line)
-is rejected, because its rows can no longer be told apart reliably.
-
-``scan`` reads many files in one ``read_csv`` (a night of daily deltas is hundreds of
-small files, and a read per file costs more than the reading): per file it gives the same
-result as reading the file alone, the careful way (``_read_alone``), which every file that
-is not plain sailing gets, in a pass of its own.
+A file read alone has its lines counted by DuckDB's line reader, and a file whose records
+and unreadable lines do not add up to its data lines (a quoted field with a line end, or
+an unclosed quote that swallowed the next line) is rejected: its rows can no longer be told
+apart reliably. A night of daily deltas is hundreds of small files, read in one
+``read_csv``: a file in it that is not plain sailing is read again alone (``scan``).
 """
 
 from __future__ import annotations
@@ -35,7 +31,7 @@ import duckdb
 from flows.errors import RejectedFile
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
 from flows.sources import common
-from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile
+from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile, Scan, Tally
 
 SYSTEM = "gps"
 ENTITY = "VERDACHTEZAKEN"
@@ -92,7 +88,6 @@ RECORD_COLUMNS = (
     ("gewijzigd_op_text", "varchar not null"),
     ("verwijderd", "boolean not null"),
 )
-FIELDS = ", ".join(name for name, _ in RECORD_COLUMNS)
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -103,25 +98,16 @@ def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
     con.execute(f"delete from {RAW_TABLE} where _file_id = ?", [file_id])
 
 
-def check_utf8(path: Path) -> None:
+def check_utf8(data: bytes) -> None:
     """Reject the file at its first byte that is not UTF-8, naming line and byte offset."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    size = 0
-    for chunk, offset, newlines in common.chunks(path):
-        size = offset + len(chunk)
-        try:
-            decoder.decode(chunk)
-        except UnicodeDecodeError as exc:
-            start = max(0, min(exc.start, len(chunk) - 1))
-            raise RejectedFile(
-                f"cannot decode as UTF-8: {common.byte_position(chunk, start, offset, newlines)}"
-            ) from exc
     try:
-        decoder.decode(b"", final=True)
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise RejectedFile(
-            f"cannot decode as UTF-8: the file ends inside a character (byte offset {size})"
-        ) from exc
+        if exc.reason == "unexpected end of data":
+            where = f"the file ends inside a character (byte offset {len(data)})"
+        else:
+            where = common.byte_position(data, exc.start, 0, 0)
+        raise RejectedFile(f"cannot decode as UTF-8: {where}") from exc
 
 
 def check_header(first: bytes) -> None:
@@ -282,101 +268,10 @@ def _checked_sql(fields: str, keys: str) -> str:
     """
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def _read_alone(con: duckdb.DuckDBPyConnection, file: Admitted, key: bytes) -> FileOutcome:
-    """A file read alone, the careful way: DuckDB's line reader counts its physical lines
-    (``gps_lines``), its CSV reader parses the records and keeps the unreadable ones with
-    their line (``gps_rejects``); record k is then on the k-th data line not rejected."""
-    delivery, ctx = file.delivery, file.ctx
-    path = common.sql_literal(str(delivery.path))
-    con.execute(
-        f"""
-        create or replace temp table gps_lines as
-        select
-            coalesce(line, '') = '' as empty,
-            (length(line) - length(replace(line, '"', ''))) % 2 = 1 as odd_quotes
-        from {common.line_reader_sql(path)}
-        """
-    )
-    # Line k is row k of gps_lines (``rowid`` from the first, see the comment in bvo.scan).
-    first = _count(con, "select min(rowid) from gps_lines")
-    numbered = f"(select rowid - {first} + 1 as line_number, * from gps_lines)"
-    con.execute("drop table if exists gps_rejects; drop table if exists gps_reject_scans")
-    reader = _reader_sql(path, "gps_rejects", "gps_reject_scans")
-    fields = f"select row_number() over () as record_index, * from {reader}"
-    con.execute(
-        f"create or replace temp table gps_checked as {_checked_sql(fields, 'record_index')}",
-        key_parameters(key),
-    )
-    data_lines = f"select line_number from {numbered} where line_number > 1 and not empty"
-    declared = _count(con, f"select count(*) from ({data_lines})")
-    parsed = _count(con, "select count(*) from gps_checked")
-    rejected = _count(con, "select count(distinct line) from gps_rejects")
-    strays = _count(con, f"select count(*) from gps_rejects where line not in ({data_lines})")
-    if parsed + rejected != declared or strays:
-        odd = _count(con, f"select min(line_number) from {numbered} where odd_quotes")
-        hint = f" (first line with an odd number of quotes: {odd})" if odd else ""
-        return FileOutcome.rejected(
-            f"the file has {declared} data lines but the CSV reader found "
-            f"{parsed + rejected} records: a quoted field spans a line end or a quote is "
-            f"not closed{hint}",
-            rows_declared=declared,
-        )
-
-    # Line numbers of readable records: the data lines that DuckDB did not reject, in order.
-    unread = "select distinct line as line_number from gps_rejects"
-    con.execute(
-        "create or replace temp table gps_record_lines as "
-        + common.record_lines_sql(data_lines, unread)
-    )
-    checked = "gps_checked inner join gps_record_lines using (record_index)"
-    unreadable_column = (
-        "case when error_type in ('MISSING COLUMNS', 'TOO MANY COLUMNS') then '(record)' "
-        "else coalesce(column_name, '(record)') end"
-    )
-    raw_line = _masked_line_sql("trim(csv_line, chr(10) || chr(13))")
-    quarantined = common.quarantine_rows(
-        ctx,
-        delivery.name,
-        f"{common.rejects_sql('gps_rejects', 'true', unreadable_column, raw_line)} "
-        f"union all {common.checked_rows_sql(checked)}",
-    )
-    con.execute(
-        f"""
-        insert into {RAW_TABLE}
-        select {FIELDS}, ?, ?, line_number, ?
-        from {checked}
-        where problem is null
-        order by line_number
-        """,
-        [delivery.delivery_date, ctx.file_id, ctx.run_id],
-    )
-    loaded = _count(con, "select count(*) from gps_checked where problem is null")
-    return FileOutcome.loaded(declared, loaded, quarantined)
-
-
-# --- many files in one pass -----------------------------------------------------------------
-
 # Bytes where DuckDB's line reader may end a line that Python's count does not (CR, control
 # codes): a file holding one is not read with the others but in a pass of its own.
 LINE_BREAKING = bytes(sorted(set(range(0x20)) - {0x09, 0x0A}))
-WORK_TABLES: tuple[str, ...] = (
-    "gps_lines",
-    "gps_rejects",
-    "gps_reject_scans",
-    "gps_checked",
-    "gps_record_lines",
-    "gps_batch_rejects",
-    "gps_batch_reject_scans",
-    "gps_batch_checked",
-    "gps_batch_files",
-    "gps_batch_skips",
-    "gps_batch_record_lines",
-)
+FILE_BY_FILE = False
 
 
 @dataclass(frozen=True)
@@ -395,8 +290,8 @@ class _Shape:
 def _line_shape(data: bytes) -> _Shape | None:
     """Lines and empty lines of a file's bytes, counted in Python; None for a CR or control code.
 
-    For a file whose lines end in LF only, DuckDB's line reader (``gps_lines`` in ``_read_alone``)
-    returns one row per physical line, empty lines included, and none after a final LF:
+    For a file whose lines end in LF only, DuckDB's line reader (``_duckdb_shape``) returns
+    one row per physical line, empty lines included, and none after a final LF:
     so does this count (tests/test_ingest_batch.py compares the two).
     """
     if len(data.translate(None, LINE_BREAKING)) != len(data):
@@ -410,28 +305,16 @@ def _line_shape(data: bytes) -> _Shape | None:
     return _Shape(lines, tuple(n for n, line in enumerate(pieces, start=1) if not line))
 
 
-def _precheck(path: Path) -> _Shape | None:
-    """The checks before reading (UTF-8, header) and ``_line_shape``, from one read.
-
-    Raises RejectedFile naming line and byte as ``check_utf8`` and ``check_header`` do.
-    """
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        check_utf8(path)  # raises, naming line and byte offset
-        raise
-    end = data.find(b"\n", 0, HEADER_LIMIT)
-    check_header(data[: end + 1] if end >= 0 else data[:HEADER_LIMIT])
-    return _line_shape(data)
-
-
 def admit(file: PassFile) -> Admitted:
     """The checks before reading (UTF-8, header) and the file's count of data lines, done
     in Python from one read. A file with a CR or a control code is read in a pass of its
     own (Python's line count is made for LF only)."""
     require_key(file.ctx.pseudonym_key, file.delivery.name)
-    shape = _precheck(file.delivery.path)
+    data = file.delivery.path.read_bytes()
+    check_utf8(data)
+    end = data.find(b"\n", 0, HEADER_LIMIT)
+    check_header(data[: end + 1] if end >= 0 else data[:HEADER_LIMIT])
+    shape = _line_shape(data)
     declared = None if shape is None else shape.declared
     return Admitted(file, declared=declared, shape=shape, alone=shape is None)
 
@@ -442,116 +325,107 @@ def unreadable(file: Admitted, exc: duckdb.Error) -> None:
     return None
 
 
-def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> list[FileOutcome | None]:
-    """A file alone is read the careful way (``_read_alone``). Many files are read by one
-    ``read_csv`` over all of them, in the order given; every record carries ``file_index``
-    (its file) and ``global_index`` (its place in the scan, which DuckDB keeps in file
-    order), and is typed, checked and pseudonymised by the SQL the careful way uses. A file
-    whose records all parsed (none rejected by the reader, as many as its data lines) is
-    loaded from this scan. Any other file is read again in a pass of its own: unreadable
-    records are rare, and DuckDB's rejects table of a read over many files can miss some
-    (an unterminated quote in a later file, seen with DuckDB 2.0), so a file's rejects are
-    only ever taken from a read of that file alone."""
-    key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
-    if len(files) == 1:
-        return [_read_alone(con, files[0], key)]
-    return _scan_shared(con, files, key)
-
-
-def _scan_shared(
-    con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], key: bytes
-) -> list[FileOutcome | None]:
-    """``scan`` of many files: the sound ones loaded, None for the others."""
-    paths = "[" + ", ".join(common.sql_literal(str(file.delivery.path)) for file in files) + "]"
-    reader = _reader_sql(paths, "gps_batch_rejects", "gps_batch_reject_scans")
-    # Records are numbered in the statement that pseudonymises them (a window over the
-    # reader): a table the read creates would hold the personal fields as delivered.
-    fields = f"select file_index, row_number() over () as global_index, * from {reader}"
-    con.execute(
-        "create temp table gps_batch_checked as "
-        f"{_checked_sql(fields, 'file_index, global_index')}",
-        key_parameters(key),
-    )
-    counts: dict[int, tuple[int, int, int]] = {}
-    for file_index, parsed, first, last, sound in con.execute(
-        """
-        select file_index, count(*), min(global_index), max(global_index),
-               count(*) filter (problem is null)
-        from gps_batch_checked group by file_index
-        """
-    ).fetchall():
-        common.require_contiguous(first, last, parsed)
-        counts[file_index] = (parsed, first, sound)
-    with_rejects = {
-        path
-        for (path,) in con.execute(
-            """
-            select distinct scans.file_path
-            from gps_batch_rejects as rejects
-            inner join gps_batch_reject_scans as scans using (scan_id, file_id)
-            """
-        ).fetchall()
-    }
-    # The rejects hold unreadable records as delivered: personal data.
-    con.execute("drop table gps_batch_rejects; drop table gps_batch_reject_scans")
-
-    outcomes: list[FileOutcome | None] = []
-    accepted: list[tuple] = []
-    skips: list[tuple[int, int]] = []
-    for file_index, file in enumerate(files):
-        shape, delivery, ctx = file.shape, file.delivery, file.ctx
-        parsed, first, sound = counts.get(file_index, (0, 0, 0))
-        if str(delivery.path) in with_rejects or parsed != shape.declared:
-            outcomes.append(None)
-            continue
-        outcomes.append(FileOutcome.loaded(shape.declared, sound, parsed - sound))
-        skipped = [line for line in shape.empty if line > 1]
-        skips += [(file_index, line) for line in skipped]
-        accepted.append(
-            (file_index, ctx.file_id, delivery.name, delivery.delivery_date, ctx.run_id)
-            + (first, shape.lines, bool(skipped))
-        )
-    if not accepted:
-        return outcomes
-
-    common.values_table(
-        con,
-        "gps_batch_files",
-        "file_index bigint, file_id bigint, file_name varchar, delivery_date date, "
-        "run_id varchar, first_index bigint, lines bigint, skips boolean",
-        accepted,
-    )
-    common.values_table(con, "gps_batch_skips", "file_index bigint, line_number bigint", skips)
-    # Line numbers as in ``_read_alone``: record k of a file lies on data line k, which is
-    # line k + 1 unless empty lines came before it.
-    data_lines = """
-        select file_index, unnest(range(2, lines + 1)) as line_number
-        from gps_batch_files where skips
-    """
-    con.execute(
-        "create temp table gps_batch_record_lines as "
-        + common.record_lines_sql(data_lines, "from gps_batch_skips", "file_index")
-    )
-    records = """
-        select
-            files.file_id, files.file_name, files.delivery_date, files.run_id,
-            coalesce(lines.line_number, checked.global_index - files.first_index + 2)
-                as line_number,
-            checked.*
-        from gps_batch_checked as checked
-        inner join gps_batch_files as files using (file_index)
-        left join gps_batch_record_lines as lines
-            on lines.file_index = checked.file_index
-            and lines.record_index = checked.global_index - files.first_index + 1
-    """
-    common.quarantine_pass_rows(con, records)
+def _duckdb_shape(con: duckdb.DuckDBPyConnection, path: str) -> tuple[_Shape, int | None]:
+    """The lines of a file as DuckDB's line reader counts them, and the first line with an
+    odd number of quotes (None if none)."""
     con.execute(
         f"""
-        insert into {RAW_TABLE}
-        select {FIELDS}, delivery_date, file_id, line_number, run_id
-        from ({records}) as records
-        where problem is null
-        order by file_id, line_number
+        create temp table gps_lines as
+        select
+            coalesce(line, '') = '' as empty,
+            (length(line) - length(replace(line, '"', ''))) % 2 = 1 as odd_quotes
+        from {common.line_reader_sql(path)}
         """
     )
-    return outcomes
+    found = con.execute(
+        """
+        select count(*), coalesce(list(line_number) filter (empty), []),
+            min(line_number) filter (odd_quotes)
+        from (select rowid - min(rowid) over () + 1 as line_number, * from gps_lines)
+        """
+    ).fetchone()
+    assert found is not None
+    return _Shape(found[0], tuple(found[1])), found[2]
+
+
+def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
+    """One ``read_csv`` over the files, typed, checked and pseudonymised by ``_checked_sql``.
+
+    A file alone is read the careful way: DuckDB's line reader counts its lines, its CSV
+    reader keeps the unreadable records with their line (quarantined), and a file whose
+    records do not add up to its data lines is rejected. In a pass of many, a file with an
+    unreadable record or with fewer records than data lines is read again alone: DuckDB's
+    rejects of a read over many files can miss some (an unterminated quote in a later
+    file, seen with DuckDB 2.0), so a file's rejects are only taken from a read of it alone.
+    """
+    key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
+    paths = common.paths_sql(files)
+    alone, odd = len(files) == 1, None
+    shapes = [file.shape for file in files]
+    if alone:
+        shapes[0], odd = _duckdb_shape(con, paths)
+    skips = [
+        (index, line) for index, shape in enumerate(shapes) for line in shape.empty if line > 1
+    ]
+    common.values_table(con, "gps_skips", "file_index bigint, line_number bigint", skips)
+    reader = _reader_sql(paths, "gps_rejects", "gps_reject_scans")
+    # The records are numbered in the read, before the statement pseudonymises them: its
+    # join to the pseudonyms does not keep their order, and a table of the read would hold
+    # the personal fields as delivered (docs/decisions/0013).
+    fields = f"select file_index, row_number() over () as scan_index, * from {reader}"
+
+    def judge(tallies: Sequence[Tally]) -> list[int | FileOutcome | None]:
+        declared = [shape.declared for shape in shapes]
+        if not alone:
+            unread = con.execute(
+                "select distinct file_path from gps_rejects "
+                "inner join gps_reject_scans using (scan_id, file_id)"
+            ).fetchall()
+            with_rejects = {path for (path,) in unread}
+            return [
+                count
+                if str(file.delivery.path) not in with_rejects and tally.rows == count
+                else None
+                for file, tally, count in zip(files, tallies, declared, strict=True)
+            ]
+        empty = ", ".join(str(line) for line in shapes[0].empty) or "0"
+        found = con.execute(
+            f"""
+            select count(distinct line), count(*) filter (
+                where line < 2 or line > {shapes[0].lines} or line in ({empty})
+            ) from gps_rejects
+            """
+        ).fetchone()
+        rejected, strays = found or (0, 0)
+        if tallies[0].rows + rejected == declared[0] and not strays:
+            return declared
+        hint = f" (first line with an odd number of quotes: {odd})" if odd else ""
+        return [
+            FileOutcome.rejected(
+                f"the file has {declared[0]} data lines but the CSV reader found "
+                f"{tallies[0].rows + rejected} records: a quoted field spans a line end or a "
+                f"quote is not closed{hint}",
+                rows_declared=declared[0],
+            )
+        ]
+
+    unreadable_column = (
+        "case when error_type in ('MISSING COLUMNS', 'TOO MANY COLUMNS') then '(record)' "
+        "else coalesce(column_name, '(record)') end"
+    )
+    raw_line = _masked_line_sql("trim(csv_line, chr(10) || chr(13))")
+    return Scan(
+        files,
+        _checked_sql(fields, "file_index, scan_index"),
+        RAW_TABLE,
+        [*(name for name, _ in RECORD_COLUMNS), "delivery_date"],
+        first_line=2,
+        parameters=key_parameters(key),
+        skipped="select file_index, line_number from gps_skips"
+        + (" union all select 0, line from gps_rejects" if alone else ""),
+        rejects=common.rejects_sql("gps_rejects", "true", unreadable_column, raw_line)
+        if alone
+        else None,
+        judge=judge,
+        position="scan_index",
+    )
