@@ -6,8 +6,8 @@ Prefect task per dbt node on the temporary server (docs/decisions/0003).
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +35,10 @@ class TransformReport:
     built_relations: list[str] = field(default_factory=list)
     # Per dbt node: unique_id, resource_type, status, rows_affected, seconds, message.
     node_results: list[dict[str, Any]] = field(default_factory=list)
+    # How dbt read the project: "partial" (kept from the night before, only changed files
+    # parsed again) or "full" with dbt's reason (parse_reason).
+    parse: str = "partial"
+    parse_reason: str | None = None
 
 
 LOCK_MESSAGE = "Could not set lock on file"
@@ -42,7 +46,16 @@ LOCK_MESSAGE = "Could not set lock on file"
 FAILPOINT_AFTER_NODES = 20
 
 
+# The environment variable that carries the peildatum to dbt (macros/peildatum.sql).
+PEILDATUM_VARIABLE = "DWH_PEILDATUM"
+
+
 def dbt_args(settings: Settings, command: str, peildatum: date) -> list[str]:
+    """dbt's arguments. The peildatum is not among them: ``--vars`` that change make dbt
+    parse the whole project again (15 s at scale 1), and every night has a new peildatum.
+    :func:`hand_over_peildatum` puts it in the environment, which dbt re-parses only for
+    the files that read it (docs/decisions/0014)."""
+    hand_over_peildatum(peildatum)
     project = str(settings.dbt_project_dir)
     return [
         command,
@@ -58,9 +71,12 @@ def dbt_args(settings: Settings, command: str, peildatum: date) -> list[str]:
         "error",
         "--log-level-file",
         "info",
-        "--vars",
-        json.dumps({"peildatum": peildatum.isoformat()}),
     ]
+
+
+def hand_over_peildatum(peildatum: date) -> None:
+    """Set the peildatum where ``peildatum()`` (dbt_project/macros/peildatum.sql) reads it."""
+    os.environ[PEILDATUM_VARIABLE] = peildatum.isoformat()
 
 
 def release_dbt_database() -> None:
@@ -134,6 +150,16 @@ def _failpoint_callback() -> Callable[[Any], None]:
     return callback
 
 
+def _parse_callback(report: TransformReport) -> Callable[[Any], None]:
+    """Note whether dbt could keep its partial parse (event UnableToPartialParse)."""
+
+    def callback(event: Any) -> None:
+        if event.info.name == "UnableToPartialParse":
+            report.parse, report.parse_reason = "full", event.info.msg
+
+    return callback
+
+
 def run_dbt(
     settings: Settings,
     peildatum: date,
@@ -145,14 +171,15 @@ def run_dbt(
 
     export_environment(settings)
     (settings.work_dir / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
+    report = TransformReport()
     started = time.perf_counter()
     try:
-        result = dbtRunner(callbacks=[_failpoint_callback()]).invoke(
+        result = dbtRunner(callbacks=[_failpoint_callback(), _parse_callback(report)]).invoke(
             dbt_args(settings, command, peildatum)
         )
     finally:
         release_dbt_database()
-    report = TransformReport(seconds=time.perf_counter() - started)
+    report.seconds = time.perf_counter() - started
     failing: list[tuple[str, int, str | None]] = []
     if result.exception is not None:
         if LOCK_MESSAGE in str(result.exception):
@@ -188,8 +215,8 @@ def run_dbt(
     ]
     progress(
         f"transform: dbt {command} at peildatum {peildatum}: {report.nodes} nodes in "
-        f"{report.seconds:.1f} s, {len(report.failed_tests)} failing tests, "
-        f"{len(report.errors)} errors"
+        f"{report.seconds:.1f} s ({report.parse} parse), {len(report.failed_tests)} failing "
+        f"tests, {len(report.errors)} errors"
     )
     if report.errors and all(LOCK_MESSAGE in error for error in report.errors):
         raise Transient(f"dbt {command}: the work database is busy: {report.errors[0]}")
