@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="backfill: an edition every day (default) or every month (the same day, or "
         "every month end when --from is one)",
     )
+    run.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        help="what dbt builds the models on (default: $DWH_ENGINE or duckdb; docs/scale-out.md)",
+    )
 
     serve = commands.add_parser(
         "serve", parents=[common], help="run the nightly job on a schedule until stopped"
@@ -185,6 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             str(settings.landing_dir),
             peildata=editions,
             run_id=run_id,
+            engine=args.engine,
             return_state=True,
         )
     finally:

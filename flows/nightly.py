@@ -117,9 +117,11 @@ def ingest_task(home: str, landing: str | None, run_id: str) -> dict:
 
 
 @task(name="transform", cache_policy=NO_CACHE, retry_condition_fn=_is_transient)
-def transform_task(home: str, landing: str | None, run_id: str, peildatum: date) -> dict:
+def transform_task(
+    home: str, landing: str | None, run_id: str, peildatum: date, engine: str = "duckdb"
+) -> dict:
     settings = _settings(home, landing)
-    report = transform.run_dbt(settings, peildatum, progress=get_run_logger().info)
+    report = transform.run_dbt(settings, peildatum, progress=get_run_logger().info, engine=engine)
     with_work_db(settings, lambda con: runs.record_dbt_nodes(con, run_id, report.node_results))
     return {"failed_tests": report.failed_tests, "built_relations": report.built_relations}
 
@@ -292,11 +294,12 @@ def nightly(
     peildatum: date | None = None,
     peildata: list[date] | None = None,
     run_id: str | None = None,
-    engine: str = "duckdb",
+    engine: str | None = None,
 ) -> State:
     """Run the nightly job: one edition (``peildatum``, default today) or a backfill
     (``peildata``, one ingest); ends Completed with the published run ids, or Failed."""
     settings = _settings(home, landing)
+    engine = engine or settings.engine  # DWH_ENGINE: where dbt builds the models
     logger = get_run_logger()
     editions = peildata or [peildatum or runs.today()]
     first_run_id = run_id or runs.new_run_id()
@@ -337,7 +340,7 @@ def _run_editions(
                 logger.info(f"backfill: edition {number + 1} of {len(editions)}: {peildatum}")
             with bookkeeping.stage(edition, "transform"):
                 built = _retrying(transform_task, settings)(
-                    home, landing, edition.run_id, peildatum
+                    home, landing, edition.run_id, peildatum, bookkeeping.engine
                 )
             with bookkeeping.stage(edition, "quality-gate"):
                 report = _retrying(gate_task, settings)(

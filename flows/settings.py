@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -37,6 +38,19 @@ class Settings(BaseSettings):
     # Bounded retries of transient failures (a lock on the work database held for a moment).
     task_retries: int = 2
     task_retry_delay: float = 5.0
+    # The engine dbt builds the models on (docs/scale-out.md): duckdb, or spark via the
+    # Parquet hand-over of the raw layer (DWH_HANDOVER, default DWH_HOME/handover).
+    engine: Literal["duckdb", "spark"] = "duckdb"
+    handover: str | None = None
+    spark_method: Literal["session", "thrift"] = "session"
+    spark_master: str = "local[*]"
+    spark_remote: str | None = None
+    spark_driver_memory: str = "1g"
+    spark_shuffle_partitions: int = 4
+    spark_models: str | None = None
+    spark_host: str = "localhost"
+    spark_port: int = 10000
+    spark_user: str = "dwh"
 
     @cached_property
     def home_dir(self) -> Path:
@@ -91,6 +105,33 @@ class Settings(BaseSettings):
     @property
     def expectations_dir(self) -> Path:
         return PROJECT_ROOT / "expectations"
+
+    @property
+    def handover_dir(self) -> str:
+        """Where ingest hands the raw layer to Spark as Parquet: a path or a shared-storage URI."""
+        return self.handover or str(self.home_dir / "handover")
+
+    @property
+    def spark_models_dir(self) -> str:
+        """Where Spark writes the models' tables (location_root); read back after dbt."""
+        return self.spark_models or str(self.work_dir / "spark" / "models")
+
+    def spark_environment(self) -> dict[str, str]:
+        """Variables that dbt_project/profiles.yml's spark targets read."""
+        environment = {
+            "DWH_HANDOVER_DIR": self.handover_dir,
+            "DWH_SPARK_MODELS": self.spark_models_dir,
+            "DWH_SPARK_WAREHOUSE": str(self.work_dir / "spark" / "warehouse"),
+            "DWH_SPARK_MASTER": self.spark_master,
+            "DWH_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
+            "DWH_SPARK_SHUFFLE_PARTITIONS": str(self.spark_shuffle_partitions),
+            "DWH_SPARK_HOST": self.spark_host,
+            "DWH_SPARK_PORT": str(self.spark_port),
+            "DWH_SPARK_USER": self.spark_user,
+        }
+        if self.spark_remote:  # pyspark's builder turns into a Spark Connect client
+            environment["SPARK_REMOTE"] = self.spark_remote
+        return environment
 
     def prefect_environment(self) -> dict[str, str]:
         """Variables Prefect reads at import: a private home, a patient temporary server."""

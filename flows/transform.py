@@ -17,6 +17,7 @@ from typing import Any
 from flows.errors import DwhError, Reason, Transient
 from flows.failpoints import failpoint
 from flows.settings import Settings, export_environment
+from flows.sources.common import sql_literal
 
 log = logging.getLogger(__name__)
 
@@ -49,22 +50,42 @@ FAILPOINT_AFTER_NODES = 20
 # The environment variable that carries the peildatum to dbt (macros/peildatum.sql).
 PEILDATUM_VARIABLE = "DWH_PEILDATUM"
 
+ENGINES = ("duckdb", "spark")
 
-def dbt_args(settings: Settings, command: str, peildatum: date) -> list[str]:
-    """dbt's arguments. The peildatum is not among them: ``--vars`` that change make dbt
-    parse the whole project again (15 s at scale 1), and every night has a new peildatum.
+
+def dbt_target(settings: Settings, engine: str) -> str:
+    """The profile target (dbt_project/profiles.yml) that builds the models on `engine`."""
+    if engine == "duckdb":
+        return "work"
+    if engine == "spark":
+        return "spark_thrift" if settings.spark_method == "thrift" else "spark"
+    raise ValueError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}")
+
+
+def dbt_args(
+    settings: Settings, command: str, peildatum: date, target: str | None = None
+) -> list[str]:
+    """dbt's arguments; each `target` other than DuckDB's keeps its own dbt target folder
+    (dbt parses the whole project again when the target changes).
+
+    The peildatum is not among them: ``--vars`` that change make dbt parse the whole
+    project again (15 s at scale 1), and every night has a new peildatum.
     :func:`hand_over_peildatum` puts it in the environment, which dbt re-parses only for
     the files that read it (docs/decisions/0014)."""
     hand_over_peildatum(peildatum)
     project = str(settings.dbt_project_dir)
+    target_dir = settings.dbt_target_dir
+    if target:
+        target_dir = target_dir.with_name(f"{target_dir.name}_{target}")
     return [
         command,
+        *(["--target", target] if target else []),
         "--project-dir",
         project,
         "--profiles-dir",
         project,
         "--target-path",
-        str(settings.dbt_target_dir),
+        str(target_dir),
         "--log-path",
         str(settings.work_dir / "logs"),
         "--log-level",
@@ -100,14 +121,21 @@ def _failed_test_reasons(
     settings: Settings, name: str, count: int, relation: str | None, limit: int = 20
 ) -> list[Reason]:
     """A failing test as reasons: one per failing row it stored (store_failures), naming the
-    file where the row says where it was first seen; one reason if it stored none."""
+    file where the row says where it was first seen; one reason if it stored none.
+
+    `relation` is a table of the work database, or (Spark) a ``parquet:<folder>``."""
     check = f"dbt test {name}"
     summary = Reason(check, f"failed: {count} failing rows")
     if not relation:
         return [summary]
     import duckdb
 
-    con = duckdb.connect(str(settings.work_db))
+    if relation.startswith("parquet:"):
+        folder = relation.removeprefix("parquet:")
+        relation = f"read_parquet({sql_literal(folder + '/*.parquet')})"
+        con = duckdb.connect()
+    else:
+        con = duckdb.connect(str(settings.work_db))
     try:
         cursor = con.execute(f"select * from {relation} limit {limit}")
         columns = [column[0] for column in cursor.description]
@@ -160,13 +188,32 @@ def _parse_callback(report: TransformReport) -> Callable[[Any], None]:
     return callback
 
 
+def _stored_failures_location(node: Any, engine: str) -> str | None:
+    """Where a failing test stored its rows: a work-database table, or Spark's Parquet."""
+    if engine == "duckdb":
+        return node.relation_name
+    location_root = node.config.get("location_root")
+    if not node.relation_name or not location_root:
+        return None
+    return f"parquet:{location_root}/{node.alias}"
+
+
 def run_dbt(
     settings: Settings,
     peildatum: date,
     command: str = "build",
     progress: Callable[[str], None] = log.info,
+    engine: str = "duckdb",
 ) -> TransformReport:
-    """Run ``dbt <command>``; data-test failures are returned, model errors raised."""
+    """Run ``dbt <command>`` on `engine`; data-test failures are returned, model errors raised.
+
+    On Spark the raw layer is handed over as Parquet first, and the marts, report and
+    audit models are copied back into the work database afterwards (flows/spark.py)."""
+    target = dbt_target(settings, engine)
+    if engine == "spark":
+        from flows import spark
+
+        spark.prepare(settings, progress)
     from dbt.cli.main import dbtRunner
 
     export_environment(settings)
@@ -175,7 +222,7 @@ def run_dbt(
     started = time.perf_counter()
     try:
         result = dbtRunner(callbacks=[_failpoint_callback(), _parse_callback(report)]).invoke(
-            dbt_args(settings, command, peildatum)
+            dbt_args(settings, command, peildatum, None if engine == "duckdb" else target)
         )
     finally:
         release_dbt_database()
@@ -205,7 +252,7 @@ def run_dbt(
         if status == "success" and str(node.resource_type) in ("model", "seed"):
             report.built_relations.append(f"{node.schema}.{node.alias}")
         if status == "fail":
-            failing.append((name, node_result.failures, node.relation_name))
+            failing.append((name, node_result.failures, _stored_failures_location(node, engine)))
         elif status in ("error", "runtime error"):
             report.errors.append(f"dbt {node.resource_type} {name}: {node_result.message}")
     report.failed_tests = [
@@ -213,14 +260,27 @@ def run_dbt(
         for name, count, relation in failing
         for reason in _failed_test_reasons(settings, name, count, relation)
     ]
+    where = "duckdb" if engine == "duckdb" else f"spark ({target}: {spark_where(settings)})"
     progress(
-        f"transform: dbt {command} at peildatum {peildatum}: {report.nodes} nodes in "
-        f"{report.seconds:.1f} s ({report.parse} parse), {len(report.failed_tests)} failing "
+        f"transform: dbt {command} on {where} at peildatum {peildatum}: {report.nodes} nodes "
+        f"in {report.seconds:.1f} s ({report.parse} parse), {len(report.failed_tests)} failing "
         f"tests, {len(report.errors)} errors"
     )
     if report.errors and all(LOCK_MESSAGE in error for error in report.errors):
         raise Transient(f"dbt {command}: the work database is busy: {report.errors[0]}")
     if report.errors:
         listed = "\n".join(f"  - {error}" for error in report.errors)
-        raise TransformFailed(f"dbt {command} failed:\n{listed}")
+        raise TransformFailed(f"dbt {command} on {engine} failed:\n{listed}")
+    if engine == "spark":
+        from flows import spark
+
+        # What the gate may validate: the tables Spark's rows were copied into.
+        report.built_relations = list(spark.hand_back(settings, peildatum, node_results, progress))
     return report
+
+
+def spark_where(settings: Settings) -> str:
+    """Which Spark built the models, for the run's output."""
+    if settings.spark_method == "thrift":
+        return f"thrift://{settings.spark_host}:{settings.spark_port}"
+    return settings.spark_remote or settings.spark_master

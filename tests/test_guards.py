@@ -476,10 +476,10 @@ def run_with_fault(
     real_run_dbt = transform.run_dbt
     named: list[str] = []
 
-    def only_the_rebuild(settings, command, peildatum):
-        return [*real_dbt_args(settings, command, peildatum), "--select", fault.rebuild]
+    def only_the_rebuild(settings, command, peildatum, target=None):
+        return [*real_dbt_args(settings, command, peildatum, target), "--select", fault.rebuild]
 
-    def run_dbt_with_fault(settings, peildatum, command="build", progress=None):
+    def run_dbt_with_fault(settings, peildatum, command="build", progress=None, engine="duckdb"):
         con = duckdb.connect(str(settings.work_db))
         try:
             named.extend(fault.plant(con))
@@ -492,7 +492,7 @@ def run_with_fault(
             functools.partial(real_dbt_runner, manifest=parsed_once(settings, peildatum)),
         )
         kwargs = {} if progress is None else {"progress": progress}
-        return real_run_dbt(settings, peildatum, command, **kwargs)
+        return real_run_dbt(settings, peildatum, command, engine=engine, **kwargs)
 
     monkeypatch.setattr(transform, "run_dbt", run_dbt_with_fault)
     exit_code, stderr = dwh(

@@ -151,15 +151,15 @@ bvh_only as (
         'bvh:' || bvh_records.{{ number_column }} as record_key,
         'bvh' as registration_system,
         bvh_records.{{ number_column }},
-        cast(null as varchar) as bvo_record_id,
-        cast(null as varchar) as legacy_bvh_nummer,
+        cast(null as string) as bvo_record_id,
+        cast(null as string) as legacy_bvh_nummer,
         {%- for column in columns %}
         bvh_records.{{ column }},
         {%- endfor %}
         bvh_records.extraction_date as state_date,
         bvh_records.source_file_id,
         bvh_records.source_line_number,
-        cast(null as varchar) as source_event_id
+        cast(null as string) as source_event_id
     from bvh_records
     anti join taken_over_by_bvo
         on bvh_records.{{ number_column }} = taken_over_by_bvo.legacy_bvh_nummer

@@ -8,7 +8,3 @@
 {% macro peildatum() -%}
     cast('{{ env_var("DWH_PEILDATUM", var("peildatum")) }}' as date)
 {%- endmacro %}
-{#- The Europe/Amsterdam calendar date of a timestamp with time zone (indicators.md). -#}
-{% macro amsterdam_date(column) -%}
-    cast(timezone('Europe/Amsterdam', {{ column }}) as date)
-{%- endmacro %}

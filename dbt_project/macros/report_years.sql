@@ -24,5 +24,5 @@
 {#- The registration systems that contributed records to a figure, e.g. bvh+bvo;
     old before new is alphabetical for both owners (bvh < bvo, compas < gps). -#}
 {% macro contributing_systems(column) -%}
-    string_agg(distinct {{ column }}, '+' order by {{ column }})
+    {{ sorted_distinct_join(column) }}
 {%- endmacro %}

@@ -8,11 +8,13 @@
     case
         when {{ denominator }} is null or {{ numerator }} is null or {{ denominator }} = 0 then null
         else
-            sign({{ numerator }}) * sign({{ denominator }})
+            {{ exact_sign(numerator) }} * {{ exact_sign(denominator) }}
             * (
-                (abs(cast(({{ numerator }}) * 100 as hugeint)) * {{ 10 ** digits }} * 2
-                    + abs(cast(({{ denominator }}) * 100 as hugeint)))
-                // (2 * abs(cast(({{ denominator }}) * 100 as hugeint)))
+                {{ integer_quotient(
+                    '(abs(' ~ exact_integer('(' ~ numerator ~ ') * 100') ~ ') * ' ~ 10 ** digits ~ ' * 2
+                    + abs(' ~ exact_integer('(' ~ denominator ~ ') * 100') ~ '))',
+                    '(2 * abs(' ~ exact_integer('(' ~ denominator ~ ') * 100') ~ '))',
+                ) }}
             )
             * {{ "1" if digits == 0 else "0." ~ "0" * (digits - 1) ~ "1" }}
     end

@@ -50,7 +50,7 @@ with_change as (
         *,
         case
             when is_complete_year and previous_year_realisation > 0 and unit <> 'percent'
-                then realisation / previous_year_realisation - 1
+                then cast(realisation as double) / previous_year_realisation - 1
         end as relative_change_vs_previous_year,
         case
             when is_complete_year and unit = 'percent'

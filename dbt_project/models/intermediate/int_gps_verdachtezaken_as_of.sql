@@ -21,7 +21,7 @@ ranked as (
             partition by zaak_id
             order by changed_at desc, source_file_id desc, source_line_number desc
         ) as state_rank,
-        last_value(compas_parketnummer ignore nulls) over (
+        {{ last_non_null('compas_parketnummer') }} over (
             partition by zaak_id
             order by changed_at, source_file_id, source_line_number
             rows between unbounded preceding and unbounded following

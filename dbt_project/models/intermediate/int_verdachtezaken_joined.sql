@@ -24,7 +24,7 @@ compas_only as (
         'compas' as registration_system,
         compas_cases.parketnummer,
         cast(null as bigint) as gps_zaak_id,
-        cast(null as varchar) as compas_parketnummer,
+        cast(null as string) as compas_parketnummer,
         compas_cases.parket_code,
         compas_cases.person_pseudonym,
         compas_cases.bsn_status,

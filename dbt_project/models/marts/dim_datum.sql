@@ -2,16 +2,7 @@
 with
 
 days as (
-    select
-        cast(
-            unnest(
-                generate_series(
-                    date '2010-01-01',
-                    make_date(year({{ peildatum() }}), 12, 31),
-                    interval 1 day
-                )
-            ) as date
-        ) as date_day
+    {{ day_rows("date '2010-01-01'", 'make_date(year(' ~ peildatum() ~ '), 12, 31)') }}
 ),
 
 described as (
@@ -20,7 +11,7 @@ described as (
         cast(year(date_day) as integer) as calendar_year,
         cast(quarter(date_day) as integer) as calendar_quarter,
         cast(month(date_day) as integer) as calendar_month,
-        cast(isodow(date_day) as integer) as iso_day_of_week
+        cast({{ iso_day_of_week("date_day") }} as integer) as iso_day_of_week
     from days
 )
 

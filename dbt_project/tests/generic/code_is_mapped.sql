@@ -18,12 +18,12 @@
 
     located as (
         select
-            cast(unmapped.{{ delivered_column }} as varchar) as unmapped_code,
+            cast(unmapped.{{ delivered_column }} as string) as unmapped_code,
             count(*) as occurrences,
-            arg_min(
-                ledger.file_name || ' line ' || unmapped.source_line_number,
-                [unmapped.source_file_id, unmapped.source_line_number]
-            ) as first_seen_in
+            {{ value_of_first(
+                "ledger.file_name || ' line ' || unmapped.source_line_number",
+                ['unmapped.source_file_id', 'unmapped.source_line_number'],
+            ) }} as first_seen_in
         from unmapped
         left join ledger on unmapped.source_file_id = ledger.file_id
         group by 1

@@ -12,7 +12,7 @@ renamed as (
     select
         snapshot_rows.beslagnummer,
         snapshot_rows.onderzoeknummer as bvh_onderzoeknummer,
-        cast(null as varchar) as bvo_onderzoek_id,
+        cast(null as string) as bvo_onderzoek_id,
         snapshot_rows.eenheid as police_unit_code,
         snapshot_rows.beslagdatum as seizure_date,
         snapshot_rows.registratiedatum as registration_date,
