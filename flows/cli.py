@@ -15,9 +15,12 @@ import traceback
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from flows.errors import DwhError, UsageError
+
+if TYPE_CHECKING:
+    from flows.settings import Settings
 
 
 def _peildatum(text: str) -> date:
@@ -106,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(args: argparse.Namespace):
+def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "home", None) is not None:
         os.environ["DWH_HOME"] = str(args.home)
     if getattr(args, "landing", None) is not None:
@@ -183,6 +186,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     try:
+        if len(editions) == 1:
+            plan = _plan(settings, run_id, editions[0], args.engine or settings.engine)
+            if plan is not None:
+                return plan
         from flows.nightly import nightly
 
         state = nightly(
@@ -205,6 +212,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if len(editions) > 1:
         print(f"Published {len(editions)} editions, peildatum {editions[0]} .. {editions[-1]}")
     print_edition(settings.published_db, editions[-1])
+    return 0
+
+
+def _plan(settings: Settings, run_id: str, peildatum: date, engine: str) -> int | None:
+    """A night with nothing to do ends here, before Prefect, dbt or the gate start: it is
+    recorded (outcome ``unchanged``) and the published edition is printed. None: run."""
+    from flows import planning
+
+    plan = planning.plan_night(settings, peildatum, engine)
+    if not plan.unchanged:
+        return None
+    planning.record_unchanged(settings, run_id, peildatum, engine, plan)
+    from flows.report import print_edition
+
+    print(f"dwh run: {plan.reason}; the published file stays as it is (run {run_id}).")
+    print_edition(settings.published_db, peildatum)
     return 0
 
 

@@ -77,7 +77,7 @@ def test_the_command_line_does_not_import_dbt_or_great_expectations():
     """dbt is imported only when the transform runs, Great Expectations only when the gate
     runs: a night that has nothing to build pays for neither (seconds of import each)."""
     program = (
-        "import sys, flows.cli, flows.nightly\n"
+        "import sys, flows.cli, flows.nightly, flows.planning\n"
         "print(sorted(m for m in ('dbt', 'dbt.cli.main', 'great_expectations', 'pandas')"
         " if m in sys.modules))\n"
     )
