@@ -12,14 +12,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from flows import incremental
 from flows.errors import DwhError, Reason, Transient
 from flows.failpoints import failpoint
 from flows.settings import Settings, export_environment
 from flows.sources.common import sql_literal
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TransformFailed(DwhError):
@@ -40,6 +42,9 @@ class TransformReport:
     # parsed again) or "full" with dbt's reason (parse_reason).
     parse: str = "partial"
     parse_reason: str | None = None
+    # Whether the build continued from the last one (flows/incremental.py), and why (not).
+    incremental: bool = False
+    build_reason: str | None = None
 
 
 LOCK_MESSAGE = "Could not set lock on file"
@@ -178,6 +183,37 @@ def _failpoint_callback() -> Callable[[Any], None]:
     return callback
 
 
+def _with_work_db(settings: Settings, work: Callable[[Any], T]) -> T:
+    """A short connection to the work database between dbt invocations (dbt holds none)."""
+    import duckdb
+
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(settings.work_db))
+    except duckdb.IOException as exc:
+        if LOCK_MESSAGE in str(exc):
+            raise Transient(f"the work database {settings.work_db} is busy ({exc})") from exc
+        raise
+    try:
+        return work(con)
+    finally:
+        con.close()
+
+
+def _prepare_build(
+    settings: Settings, peildatum: date, engine: str, report: TransformReport
+) -> int:
+    """Full or incremental (flows/incremental.py); returns the highest file id this build
+    sees, which it records as its state once it finished."""
+
+    def prepare(con: Any) -> int:
+        plan = incremental.prepare(con, settings, peildatum, engine)
+        report.incremental, report.build_reason = plan.incremental, plan.reason
+        return incremental.max_file_id(con)
+
+    return _with_work_db(settings, prepare)
+
+
 def _parse_callback(report: TransformReport) -> Callable[[Any], None]:
     """Note whether dbt could keep its partial parse (event UnableToPartialParse)."""
 
@@ -220,10 +256,12 @@ def run_dbt(
     (settings.work_dir / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
     report = TransformReport()
     started = time.perf_counter()
+    built_from = _prepare_build(settings, peildatum, engine, report) if command == "build" else 0
+    args = dbt_args(settings, command, peildatum, None if engine == "duckdb" else target)
+    if command == "build" and not report.incremental:
+        args.append("--full-refresh")
     try:
-        result = dbtRunner(callbacks=[_failpoint_callback(), _parse_callback(report)]).invoke(
-            dbt_args(settings, command, peildatum, None if engine == "duckdb" else target)
-        )
+        result = dbtRunner(callbacks=[_failpoint_callback(), _parse_callback(report)]).invoke(args)
     finally:
         release_dbt_database()
     report.seconds = time.perf_counter() - started
@@ -263,11 +301,16 @@ def run_dbt(
     where = "duckdb" if engine == "duckdb" else f"spark ({target}: {spark_where(settings)})"
     progress(
         f"transform: dbt {command} on {where} at peildatum {peildatum}: {report.nodes} nodes "
-        f"in {report.seconds:.1f} s ({report.parse} parse), {len(report.failed_tests)} failing "
-        f"tests, {len(report.errors)} errors"
+        f"in {report.seconds:.1f} s ({report.parse} parse, "
+        f"{'incremental' if report.incremental else 'full'} build: {report.build_reason}), "
+        f"{len(report.failed_tests)} failing tests, {len(report.errors)} errors"
     )
     if report.errors and all(LOCK_MESSAGE in error for error in report.errors):
         raise Transient(f"dbt {command}: the work database is busy: {report.errors[0]}")
+    if command == "build" and not report.errors:
+        _with_work_db(
+            settings, lambda con: incremental.record_finished(con, peildatum, built_from, engine)
+        )
     if report.errors:
         listed = "\n".join(f"  - {error}" for error in report.errors)
         raise TransformFailed(f"dbt {command} on {engine} failed:\n{listed}")

@@ -500,6 +500,9 @@ def run_with_fault(
     monkeypatch.setattr(
         planning, "plan_night", lambda *args: planning.Plan(False, "a fault is to be planted")
     )
+    # Planted behind the file ledger's back, the fault is invisible to an incremental build
+    # (decision 0014): the rebuild is full, as an operator would run it after such an edit.
+    monkeypatch.setenv("DWH_INCREMENTAL", "0")
     exit_code, stderr = dwh(
         "run", "--home", str(home), "--landing", str(baseline / "landing"), "--peildatum", PEILDATUM
     )
