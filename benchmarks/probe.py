@@ -8,11 +8,11 @@ process only, nothing in flows/ changes):
   publish): wall time, CPU time of the process (all its threads), peak resident memory
   (Linux: the high-water mark is reset at the start of each stage through
   /proc/self/clear_refs);
-- the fixed costs outside them: importing prefect with flows.nightly, the night's
-  planning (flows/planning.py), starting and stopping Prefect's temporary server; inside
-  the stages: importing dbt (the transform imports it when it runs), dbt's parse (and
-  whether it was a partial parse) and the Great Expectations context (with its import:
-  the gate imports it when it runs).
+- the fixed costs outside them: the night's planning (flows/planning.py), importing
+  prefect with flows.nightly (after planning, when the night has something to do),
+  starting and stopping Prefect's temporary server; inside the stages: importing dbt
+  (the transform imports it when it runs), dbt's parse (and whether it was a partial
+  parse) and the Great Expectations context (with its import: the gate imports it).
 Ends as ``dwh run`` does (``flows.cli.exit_at_once``); writes OUT.json among the exit
 hooks, after Prefect has stopped its server.
 """
@@ -125,11 +125,39 @@ def main() -> int:
     from flows.settings import Settings, export_environment
 
     export_environment(Settings())
-    _import("flows.nightly")
+    from flows import cli, planning
 
+    planning.plan_night = _then_patch_the_flow(_timed("fixed", "planning", planning.plan_night))
+
+    started = time.perf_counter()
+    code = cli.main(argv)
+    measured["cli_s"] = round(time.perf_counter() - started, 3)
+    measured["exit_code"] = code
+    if argv and argv[0] == "run":
+        cli.exit_at_once(code)  # as `dwh run` ends; runs _write among the exit hooks
+    return code
+
+
+def _then_patch_the_flow(plan_night: Callable[..., Any]) -> Callable[..., Any]:
+    """A night that has something to do imports the flow (Prefect) after planning, as
+    ``dwh run`` does: import it there, timed, and wrap its stages; a night with nothing to
+    do imports neither."""
+
+    @functools.wraps(plan_night)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        plan = plan_night(*args, **kwargs)
+        if not plan.unchanged:
+            _patch_the_flow()
+        return plan
+
+    return wrapper
+
+
+def _patch_the_flow() -> None:
+    _import("flows.nightly")
     from prefect.server.api.server import SubprocessASGIServer
 
-    from flows import cli, gate, nightly, planning, transform
+    from flows import gate, nightly, transform
 
     for name, task in (
         ("ingest", nightly.ingest_task),
@@ -143,15 +171,6 @@ def main() -> int:
     transform.run_dbt = _with_dbt_measured(transform.run_dbt)
     # Includes importing Great Expectations, which the gate now does itself.
     gate._context = _timed("inside_stages", "ge_context", gate._context)
-    planning.plan_night = _timed("fixed", "planning", planning.plan_night)
-
-    started = time.perf_counter()
-    code = cli.main(argv)
-    measured["cli_s"] = round(time.perf_counter() - started, 3)
-    measured["exit_code"] = code
-    if argv and argv[0] == "run":
-        cli.exit_at_once(code)  # as `dwh run` ends; runs _write among the exit hooks
-    return code
 
 
 def _with_dbt_measured(run_dbt: Callable[..., Any]) -> Callable[..., Any]:
