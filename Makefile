@@ -60,7 +60,8 @@ BENCH_REPEATS ?= 3
 BENCH_ENGINE_SCALES ?= 1 10
 bench: $(SPARK_STAMP) java
 	$(BIN)/python -m benchmarks.run --scales $(BENCH_SCALES) --repeats $(BENCH_REPEATS)
-	for s in $(BENCH_ENGINE_SCALES); do $(BIN)/python -m benchmarks.engines --scale $$s || exit 1; done
+	for s in $(BENCH_ENGINE_SCALES); do \
+		DWH_SPARK_DRIVER_MEMORY=$${DWH_SPARK_DRIVER_MEMORY:-6g} $(BIN)/python -m benchmarks.engines --scale $$s || exit 1; done
 
 clean:
 	rm -rf $(VENV) dwh_home dbt_project/target dbt_project/logs .pytest_cache .cache test-artifacts

@@ -1,6 +1,6 @@
 {#- On Spark, the raw tables and the file ledger are the Parquet parts that the run's
     hand-over wrote (flows/handover.py) under DWH_HANDOVER_DIR/<schema>/<table>/. This
-    hook (on-run-start) declares one table per source over its folder before anything
+    hook (on-run-start) declares one table per source a model reads over its folder before anything
     reads it; declaring again picks up the parts written since. On DuckDB the sources are
     the work database's own tables and this does nothing. -#}
 {% macro register_handed_over_sources() -%}
@@ -13,8 +13,16 @@
 {% macro spark__register_handed_over_sources() -%}
     {%- if execute -%}
         {%- set root = env_var('DWH_HANDOVER_DIR', '../dwh_home/handover') -%}
+        {#- Only sources a model reads: other sources (meta.runs, ...) are declared to
+            describe published bookkeeping tables, and the hand-over does not write them. -#}
+        {%- set read = [] -%}
+        {%- for node in graph.nodes.values() -%}
+            {%- for parent in node.depends_on.nodes if parent.startswith('source.') -%}
+                {%- do read.append(parent) -%}
+            {%- endfor -%}
+        {%- endfor -%}
         {%- set schemas = [] -%}
-        {%- for source in graph.sources.values() -%}
+        {%- for source in graph.sources.values() if source.unique_id in read -%}
             {%- if source.schema not in schemas -%}
                 {%- do run_query('create schema if not exists ' ~ source.schema) -%}
                 {%- do schemas.append(source.schema) -%}

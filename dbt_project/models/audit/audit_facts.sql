@@ -2,7 +2,7 @@
     with the number of violating records, which must be 0. -#}
 {{ config(alias="facts") }}
 
-{%- set in_range = "between date '1990-01-01' and " ~ peildatum() -%}
+{%- set in_range = "between " ~ first_accepted_date() ~ " and " ~ peildatum() -%}
 {%- set checks = [
     ('fct_onderzoeken', 'key null or duplicate',
         'count(*) - count(distinct onderzoek_key)', 'true'),

@@ -1,8 +1,9 @@
-{#- One row per calendar day from 2010 through the end of the peildatum's year. -#}
+{#- One row per calendar day from the first date a fact may have (1990-01-01, which
+    audit.facts enforces) through the end of the peildatum's year. -#}
 with
 
 days as (
-    {{ day_rows("date '2010-01-01'", 'make_date(year(' ~ peildatum() ~ '), 12, 31)') }}
+    {{ day_rows(first_accepted_date(), 'make_date(year(' ~ peildatum() ~ '), 12, 31)') }}
 ),
 
 described as (
