@@ -8,11 +8,13 @@ process only, nothing in flows/ changes):
   publish): wall time, CPU time of the process (all its threads), peak resident memory
   (Linux: the high-water mark is reset at the start of each stage through
   /proc/self/clear_refs);
-- the fixed costs outside them: importing the stack (prefect with flows.nightly, dbt,
-  Great Expectations, imported here up front so the stages don't pay for them), starting
-  and stopping Prefect's temporary server; inside the stages: dbt's parse (and whether it
-  was a partial parse) and the creation of the Great Expectations context.
-Writes OUT.json at exit (after Prefect has stopped its server).
+- the fixed costs outside them: the night's planning (flows/planning.py), importing
+  prefect with flows.nightly (after planning, when the night has something to do),
+  starting and stopping Prefect's temporary server; inside the stages: importing dbt
+  (the transform imports it when it runs), dbt's parse (and whether it was a partial
+  parse) and the Great Expectations context (with its import: the gate imports it).
+Ends as ``dwh run`` does (``flows.cli.exit_at_once``); writes OUT.json among the exit
+hooks, after Prefect has stopped its server.
 """
 
 from __future__ import annotations
@@ -31,7 +33,13 @@ STARTED_EPOCH = time.time()  # compared with the parent's clock: the process's o
 CLEAR_REFS = Path("/proc/self/clear_refs")
 STATUS = Path("/proc/self/status")
 
-measured: dict[str, Any] = {"imports": {}, "stages": {}, "fixed": {}, "inside_stages": {}}
+measured: dict[str, Any] = {
+    "imports": {},
+    "imports_in_stages": {},
+    "stages": {},
+    "fixed": {},
+    "inside_stages": {},
+}
 
 
 def _status_kib(field: str) -> int | None:
@@ -117,13 +125,39 @@ def main() -> int:
     from flows.settings import Settings, export_environment
 
     export_environment(Settings())
-    for module in ("flows.nightly", "dbt.cli.main", "great_expectations"):
-        _import(module)
+    from flows import cli, planning
 
-    from dbt.parser.manifest import ManifestLoader
+    planning.plan_night = _then_patch_the_flow(_timed("fixed", "planning", planning.plan_night))
+
+    started = time.perf_counter()
+    code = cli.main(argv)
+    measured["cli_s"] = round(time.perf_counter() - started, 3)
+    measured["exit_code"] = code
+    if argv and argv[0] == "run":
+        cli.exit_at_once(code)  # as `dwh run` ends; runs _write among the exit hooks
+    return code
+
+
+def _then_patch_the_flow(plan_night: Callable[..., Any]) -> Callable[..., Any]:
+    """A night that has something to do imports the flow (Prefect) after planning, as
+    ``dwh run`` does: import it there, timed, and wrap its stages; a night with nothing to
+    do imports neither."""
+
+    @functools.wraps(plan_night)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        plan = plan_night(*args, **kwargs)
+        if not plan.unchanged:
+            _patch_the_flow()
+        return plan
+
+    return wrapper
+
+
+def _patch_the_flow() -> None:
+    _import("flows.nightly")
     from prefect.server.api.server import SubprocessASGIServer
 
-    from flows import cli, gate, nightly
+    from flows import gate, nightly, transform
 
     for name, task in (
         ("ingest", nightly.ingest_task),
@@ -134,17 +168,32 @@ def main() -> int:
         task.fn = _stage(name, task.fn)
     SubprocessASGIServer.start = _timed("fixed", "prefect_server_start", SubprocessASGIServer.start)
     SubprocessASGIServer.stop = _timed("fixed", "prefect_server_stop", SubprocessASGIServer.stop)
-    loader = ManifestLoader.get_full_manifest.__func__  # type: ignore[attr-defined]
-    ManifestLoader.get_full_manifest = classmethod(  # type: ignore[method-assign]
-        _timed("inside_stages", "dbt_parse", loader)
-    )
+    transform.run_dbt = _with_dbt_measured(transform.run_dbt)
+    # Includes importing Great Expectations, which the gate now does itself.
     gate._context = _timed("inside_stages", "ge_context", gate._context)
 
-    started = time.perf_counter()
-    code = cli.main(argv)
-    measured["cli_s"] = round(time.perf_counter() - started, 3)
-    measured["exit_code"] = code
-    return code
+
+def _with_dbt_measured(run_dbt: Callable[..., Any]) -> Callable[..., Any]:
+    """dbt is imported by the transform when it first runs: time that import (inside the
+    stage) and dbt's parse."""
+
+    @functools.wraps(run_dbt)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if "dbt.cli.main" not in sys.modules:
+            started = time.perf_counter()
+            from dbt.parser.manifest import ManifestLoader
+
+            __import__("dbt.cli.main")
+            measured["imports_in_stages"] = {
+                "dbt.cli.main": round(time.perf_counter() - started, 3)
+            }
+            loader = ManifestLoader.get_full_manifest.__func__  # type: ignore[attr-defined]
+            ManifestLoader.get_full_manifest = classmethod(  # type: ignore[method-assign]
+                _timed("inside_stages", "dbt_parse", loader)
+            )
+        return run_dbt(*args, **kwargs)
+
+    return wrapper
 
 
 if __name__ == "__main__":

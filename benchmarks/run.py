@@ -290,6 +290,7 @@ def night(home: Path, peildatum: str, scratch: Path) -> dict[str, Any]:
         "fixed_wall_s": round(total["wall_s"] - in_stages, 3),
         "fixed": fixed,
         "imports": probe["imports"],
+        "imports_in_stages": probe.get("imports_in_stages", {}),
         "dbt_parse_s": probe["inside_stages"].get("dbt_parse"),
         "dbt_partial_parse": reparse is None,
         "dbt_full_parse_reason": reparse.group(1) if reparse else None,

@@ -220,6 +220,32 @@ def _prepare(
     return pending
 
 
+def discover(
+    landing: Path, entries: dict[str, ledger.InForce], report: IngestReport
+) -> list[tuple[SourceReader, Delivery, ledger.InForce | None, str]]:
+    """The files in ``landing`` that are new or changed against the ledger rows in force
+    (by name, size and modification time, of the file and its manifest), with their
+    reader, ledger row and fingerprint; counts the unchanged and unrecognised in ``report``.
+    Reads no file's contents: the nightly run's planning (flows/planning.py) calls it too."""
+    companions = tuple(suffix for reader in READERS for suffix in reader.COMPANIONS)
+    candidates: list[tuple[SourceReader, Delivery, ledger.InForce | None, str]] = []
+    for path in sorted(landing.iterdir()):
+        if not path.is_file() or path.name.endswith(companions):
+            continue
+        found = recognise(path)
+        if found is None:
+            report.unrecognised.append(path.name)
+            continue
+        reader, delivery = found
+        entry = entries.get(delivery.name)
+        seen = _fingerprint(delivery)[1]
+        if entry is not None and entry.stat_fingerprint == seen:
+            report.unchanged += 1
+            continue
+        candidates.append((reader, delivery, entry, seen))
+    return candidates
+
+
 def ingest_landing(
     con: duckdb.DuckDBPyConnection,
     landing: Path,
@@ -250,25 +276,8 @@ def ingest_landing(
         reader.ensure_raw_tables(con)
     scratch.mkdir(parents=True, exist_ok=True)
     report = IngestReport()
-    companions = tuple(suffix for reader in READERS for suffix in reader.COMPANIONS)
 
-    entries = ledger.in_force(con)
-    candidates: list[tuple[SourceReader, Delivery, ledger.InForce | None, str]] = []
-    for path in sorted(landing.iterdir()):
-        if not path.is_file() or path.name.endswith(companions):
-            continue
-        found = recognise(path)
-        if found is None:
-            report.unrecognised.append(path.name)
-            continue
-        reader, delivery = found
-        entry = entries.get(delivery.name)
-        seen = _fingerprint(delivery)[1]
-        if entry is not None and entry.stat_fingerprint == seen:
-            report.unchanged += 1
-            continue
-        candidates.append((reader, delivery, entry, seen))
-
+    candidates = discover(landing, ledger.in_force(con), report)
     candidates.sort(key=lambda item: item[1].arrival_key)
     if candidates:
         progress(f"ingest: {len(candidates)} new or changed files in {landing}")

@@ -26,7 +26,18 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Completed, Failed, State
 
-from flows import alerts, gate, ingest, ledger, pseudonym, publish, runs, status, transform
+from flows import (
+    alerts,
+    gate,
+    ingest,
+    ledger,
+    planning,
+    pseudonym,
+    publish,
+    runs,
+    status,
+    transform,
+)
 from flows.errors import DwhError, GateBlocked, Reason, RunInProgress, Transient, UsageError
 from flows.settings import Settings
 
@@ -319,6 +330,21 @@ def nightly(
             runs.release(settings.home_dir)
 
 
+def _record_inputs(settings: Settings, bookkeeping: _Run, edition: Edition) -> None:
+    """What made this published edition, for the next night's planning (flows/planning.py).
+    Only bookkeeping: a failure costs the next night its shortcut, not this edition."""
+    try:
+        with_work_db(
+            settings,
+            lambda con: planning.record_inputs(
+                con, settings, edition.run_id, edition.peildatum, bookkeeping.engine
+            ),
+            bookkeeping.log.warning,
+        )
+    except (DwhError, duckdb.Error, OSError) as exc:
+        bookkeeping.log.warning(f"run {edition.run_id}: inputs not recorded ({exc})")
+
+
 def _run_editions(
     settings: Settings, bookkeeping: _Run, edition: Edition, editions: list[date]
 ) -> State:
@@ -352,6 +378,7 @@ def _run_editions(
                 raise GateBlocked(failures, peildatum.isoformat())
             with bookkeeping.stage(edition, "publish"):
                 _retrying(publish_task, settings)(home, landing, edition.run_id, peildatum)
+            _record_inputs(settings, bookkeeping, edition)
             bookkeeping.end(edition, "published", [])
             from flows.report_page import write_report_after_publish
 

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Bounded retries of transient failures (a lock on the work database held for a moment).
     task_retries: int = 2
     task_retry_delay: float = 5.0
+    # Whether dbt may continue from the last build on DuckDB (decision 0014); off: every
+    # build is a full rebuild.
+    incremental: bool = True
     # The engine dbt builds the models on (docs/scale-out.md): duckdb, or spark via the
     # Parquet hand-over of the raw layer (DWH_HANDOVER, default DWH_HOME/handover).
     engine: Literal["duckdb", "spark"] = "duckdb"

@@ -99,7 +99,9 @@ def build_duckdb_tables(settings: Settings, peildatum: date) -> None:
     from flows.transform import dbt_args, release_dbt_database
 
     args = dbt_args(settings, "build", peildatum, "work")  # its own folder: other env vars
-    args += ["--empty", "--resource-type", "model", "--resource-type", "seed"]
+    # --full-refresh: the models that keep state on DuckDB (decision 0014) are created
+    # empty here too, not continued from a DuckDB build's state.
+    args += ["--empty", "--full-refresh", "--resource-type", "model", "--resource-type", "seed"]
     try:
         result = dbtRunner().invoke(args)
     finally:

@@ -6,20 +6,22 @@ Prefect task per dbt node on the temporary server (docs/decisions/0003).
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
+from flows import incremental
 from flows.errors import DwhError, Reason, Transient
 from flows.failpoints import failpoint
 from flows.settings import Settings, export_environment
 from flows.sources.common import sql_literal
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TransformFailed(DwhError):
@@ -36,12 +38,22 @@ class TransformReport:
     built_relations: list[str] = field(default_factory=list)
     # Per dbt node: unique_id, resource_type, status, rows_affected, seconds, message.
     node_results: list[dict[str, Any]] = field(default_factory=list)
+    # How dbt read the project: "partial" (kept from the night before, only changed files
+    # parsed again) or "full" with dbt's reason (parse_reason).
+    parse: str = "partial"
+    parse_reason: str | None = None
+    # Whether the build continued from the last one (flows/incremental.py), and why (not).
+    incremental: bool = False
+    build_reason: str | None = None
 
 
 LOCK_MESSAGE = "Could not set lock on file"
 # A failpoint after this many finished nodes stops dbt halfway (flows/failpoints.py).
 FAILPOINT_AFTER_NODES = 20
 
+
+# The environment variable that carries the peildatum to dbt (macros/peildatum.sql).
+PEILDATUM_VARIABLE = "DWH_PEILDATUM"
 
 ENGINES = ("duckdb", "spark")
 
@@ -59,7 +71,13 @@ def dbt_args(
     settings: Settings, command: str, peildatum: date, target: str | None = None
 ) -> list[str]:
     """dbt's arguments; each `target` other than DuckDB's keeps its own dbt target folder
-    (dbt parses the whole project again when the target or its variables change)."""
+    (dbt parses the whole project again when the target changes).
+
+    The peildatum is not among them: ``--vars`` that change make dbt parse the whole
+    project again (15 s at scale 1), and every night has a new peildatum.
+    :func:`hand_over_peildatum` puts it in the environment, which dbt re-parses only for
+    the files that read it (docs/decisions/0014)."""
+    hand_over_peildatum(peildatum)
     project = str(settings.dbt_project_dir)
     target_dir = settings.dbt_target_dir
     if target:
@@ -79,9 +97,12 @@ def dbt_args(
         "error",
         "--log-level-file",
         "info",
-        "--vars",
-        json.dumps({"peildatum": peildatum.isoformat()}),
     ]
+
+
+def hand_over_peildatum(peildatum: date) -> None:
+    """Set the peildatum where ``peildatum()`` (dbt_project/macros/peildatum.sql) reads it."""
+    os.environ[PEILDATUM_VARIABLE] = peildatum.isoformat()
 
 
 def release_dbt_database() -> None:
@@ -162,6 +183,47 @@ def _failpoint_callback() -> Callable[[Any], None]:
     return callback
 
 
+def _with_work_db(settings: Settings, work: Callable[[Any], T]) -> T:
+    """A short connection to the work database between dbt invocations (dbt holds none)."""
+    import duckdb
+
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(settings.work_db))
+    except duckdb.IOException as exc:
+        if LOCK_MESSAGE in str(exc):
+            raise Transient(f"the work database {settings.work_db} is busy ({exc})") from exc
+        raise
+    try:
+        return work(con)
+    finally:
+        con.close()
+
+
+def _prepare_build(
+    settings: Settings, peildatum: date, engine: str, report: TransformReport
+) -> int:
+    """Full or incremental (flows/incremental.py); returns the highest file id this build
+    sees, which it records as its state once it finished."""
+
+    def prepare(con: Any) -> int:
+        plan = incremental.prepare(con, settings, peildatum, engine)
+        report.incremental, report.build_reason = plan.incremental, plan.reason
+        return incremental.max_file_id(con)
+
+    return _with_work_db(settings, prepare)
+
+
+def _parse_callback(report: TransformReport) -> Callable[[Any], None]:
+    """Note whether dbt could keep its partial parse (event UnableToPartialParse)."""
+
+    def callback(event: Any) -> None:
+        if event.info.name == "UnableToPartialParse":
+            report.parse, report.parse_reason = "full", event.info.msg
+
+    return callback
+
+
 def _stored_failures_location(node: Any, engine: str) -> str | None:
     """Where a failing test stored its rows: a work-database table, or Spark's Parquet."""
     if engine == "duckdb":
@@ -192,14 +254,21 @@ def run_dbt(
 
     export_environment(settings)
     (settings.work_dir / "duckdb_tmp").mkdir(parents=True, exist_ok=True)
+    report = TransformReport()
     started = time.perf_counter()
+    built_from = _prepare_build(settings, peildatum, engine, report) if command == "build" else 0
+    args = dbt_args(settings, command, peildatum, None if engine == "duckdb" else target)
+    if command == "build" and not report.incremental:
+        args.append("--full-refresh")
+    elif command == "build":
+        # Unit tests read given rows, not data: they passed in the last build, which had
+        # this same project (flows/incremental.py), and would pass again.
+        args += ["--exclude-resource-type", "unit_test"]
     try:
-        result = dbtRunner(callbacks=[_failpoint_callback()]).invoke(
-            dbt_args(settings, command, peildatum, None if engine == "duckdb" else target)
-        )
+        result = dbtRunner(callbacks=[_failpoint_callback(), _parse_callback(report)]).invoke(args)
     finally:
         release_dbt_database()
-    report = TransformReport(seconds=time.perf_counter() - started)
+    report.seconds = time.perf_counter() - started
     failing: list[tuple[str, int, str | None]] = []
     if result.exception is not None:
         if LOCK_MESSAGE in str(result.exception):
@@ -236,11 +305,21 @@ def run_dbt(
     where = "duckdb" if engine == "duckdb" else f"spark ({target}: {spark_where(settings)})"
     progress(
         f"transform: dbt {command} on {where} at peildatum {peildatum}: {report.nodes} nodes "
-        f"in {report.seconds:.1f} s, {len(report.failed_tests)} failing tests, "
-        f"{len(report.errors)} errors"
+        f"in {report.seconds:.1f} s ({report.parse} parse, "
+        f"{'incremental' if report.incremental else 'full'} build: {report.build_reason}), "
+        f"{len(report.failed_tests)} failing tests, {len(report.errors)} errors"
     )
     if report.errors and all(LOCK_MESSAGE in error for error in report.errors):
         raise Transient(f"dbt {command}: the work database is busy: {report.errors[0]}")
+    unit_tests_failed = any(
+        result["resource_type"] == "unit_test" and result["status"] == "fail"
+        for result in report.node_results
+    )
+    if command == "build" and not report.errors and not unit_tests_failed:
+        # A failing unit test leaves no state: the next build is full, unit tests included.
+        _with_work_db(
+            settings, lambda con: incremental.record_finished(con, peildatum, built_from, engine)
+        )
     if report.errors:
         listed = "\n".join(f"  - {error}" for error in report.errors)
         raise TransformFailed(f"dbt {command} on {engine} failed:\n{listed}")

@@ -34,7 +34,7 @@ import duckdb
 import pytest
 import yaml
 
-from flows import transform
+from flows import planning, transform
 from flows.settings import PROJECT_ROOT, Settings, export_environment
 
 SCALE = "0.05"
@@ -495,6 +495,14 @@ def run_with_fault(
         return real_run_dbt(settings, peildatum, command, engine=engine, **kwargs)
 
     monkeypatch.setattr(transform, "run_dbt", run_dbt_with_fault)
+    # The fault is planted inside the transform, on a copy with nothing new in landing:
+    # planning would (rightly, from what it sees) end the night before the transform.
+    monkeypatch.setattr(
+        planning, "plan_night", lambda *args: planning.Plan(False, "a fault is to be planted")
+    )
+    # Planted behind the file ledger's back, the fault is invisible to an incremental build
+    # (decision 0014): the rebuild is full, as an operator would run it after such an edit.
+    monkeypatch.setenv("DWH_INCREMENTAL", "0")
     exit_code, stderr = dwh(
         "run", "--home", str(home), "--landing", str(baseline / "landing"), "--peildatum", PEILDATUM
     )

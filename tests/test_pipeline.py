@@ -119,8 +119,11 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     deliver(outbox, landing, after=None, until=FIRST_CUT)
     results["first"] = dwh(home, "run", "--peildatum", EDITION)
     results["first_edition"] = edition(home, EDITION)
+    published = home / "published" / "warehouse.duckdb"
+    results["published_before_repeat"] = published.read_bytes()
     results["same_deliveries"] = dwh(home, "run", "--peildatum", EDITION)
     results["same_deliveries_edition"] = edition(home, EDITION)
+    results["published_after_repeat"] = published.read_bytes()
     results["late_files"] = deliver(outbox, landing, after=FIRST_CUT, until=None)
     results["more_deliveries"] = dwh(home, "run", "--peildatum", EDITION)
     results["more_deliveries_edition"] = edition(home, EDITION)
@@ -189,9 +192,22 @@ def test_every_indicator_equals_the_ground_truth(nights, peildatum):
     assert as_truth(edition(home, peildatum)) == expected
 
 
-def test_an_edition_rebuilt_from_the_same_deliveries_is_identical(nights):
+def test_a_repeat_night_with_the_same_deliveries_has_nothing_to_do(nights):
+    """Nothing new, the same peildatum, project and settings (flows/planning.py): the night
+    is recorded as unchanged and the published file is left exactly as it was. (That a
+    rebuild from the same deliveries is identical, the next night shows: its new files
+    all lie after the peildatum.)"""
     assert_published(nights["same_deliveries"], EDITION)
+    assert "nothing new since the published edition 2023-02-15" in nights["same_deliveries"].stdout
     assert nights["same_deliveries_edition"] == nights["first_edition"]
+    assert nights["published_after_repeat"] == nights["published_before_repeat"]
+    con = duckdb.connect(str(nights["home"] / "work" / "warehouse.duckdb"), read_only=True)
+    try:
+        runs = con.execute("select outcome from meta.runs order by started_at").fetchall()
+        outcomes = [outcome for (outcome,) in runs]
+    finally:
+        con.close()
+    assert outcomes[:2] == ["published", "unchanged"]
 
 
 def test_deliveries_with_later_source_times_leave_the_edition_unchanged(nights):

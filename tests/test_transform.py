@@ -90,3 +90,37 @@ def test_an_unmapped_code_fails_a_test_naming_the_code_file_and_line(
     assert "unmapped_code=XYZ" in unmapped[0].message
     assert (unmapped[0].file, unmapped[0].row) == ("BVH_ONDERZOEK_20220331.csv", 3)
     assert "(file BVH_ONDERZOEK_20220331.csv, line 3)" in str(unmapped[0])
+
+
+def test_a_night_with_another_peildatum_keeps_dbts_partial_parse(home, deliver, ingest, work_con):
+    """The peildatum reaches dbt in the environment, not as --vars: a new peildatum every
+    night re-parses only the models that read it, and they compute with the new date."""
+    deliver("bvh_onderzoek_valid.csv", "BVH_ONDERZOEK_20220331.csv")
+    deliver("bvo/BVO_EVENTS_20220704T020000_000001.jsonl.gz")
+    deliver("bvo/BVO_EVENTS_20220711T020000_000003.jsonl.gz")
+    ingest()
+    work_con.close()
+    settings = Settings()
+    first = run_dbt(settings, date(2022, 6, 30), progress=lambda line: None)
+    second = run_dbt(settings, date(2022, 7, 10), progress=lambda line: None)
+    assert first.parse == "full"  # a new DWH_HOME has no saved parse
+    assert second.parse == "partial", second.parse_reason
+    con = duckdb.connect(str(settings.work_db), config={"threads": 1})
+    try:
+        figures = rows(
+            con,
+            """
+            select distinct peildatum, report_year, realisation from report.indicators
+            where indicator_code = 'csv_onderzoeken' order by report_year
+            """,
+        )
+    finally:
+        con.close()
+    # The figures of test_a_deleted_bvo_record_takes_its_bvh_predecessor_with_it.
+    assert [(year, value) for _, year, value in figures] == [
+        (2019, Decimal("1.00")),
+        (2020, Decimal("1.00")),
+        (2021, Decimal("0.00")),
+        (2022, Decimal("1.00")),
+    ]
+    assert {peildatum for peildatum, _, _ in figures} == {date(2022, 7, 10)}

@@ -2,7 +2,18 @@
     snapshot whose extraction date is on or before the peildatum and, where the parket
     moved to GPS, strictly before its move date (gps_vanaf). A case absent from that
     snapshot does not exist; once a parket moved, its cases stop appearing in later
-    snapshots, which is a move, not a removal. Voided records are kept here, flagged. -#}
+    snapshots, which is a move, not a removal. Voided records are kept here, flagged.
+
+    Incremental on DuckDB (decision 0014): what is in force changes only when a snapshot
+    arrives (or one delivered earlier comes into force as the peildatum moves forward).
+    A build that continues from the last one keeps the table as it is unless that
+    happened; then it empties the table (pre-hook) and computes it whole. -#}
+{{ config(
+    materialized=stateful_materialization(),
+    incremental_strategy='append',
+    pre_hook="{% if is_incremental() and snapshot_arrived('compas') %}delete from {{ this }}{% endif %}",
+) }}
+
 with
 
 snapshot_rows as (
@@ -57,3 +68,8 @@ records_as_of as (
 )
 
 select * from records_as_of
+{%- if is_incremental() and not snapshot_arrived('compas') %}
+-- Nothing in force changed since the last build: the table stays as it is (DuckDB plans
+-- a constant false filter as an empty result, so nothing above is computed).
+    where false
+{%- endif %}

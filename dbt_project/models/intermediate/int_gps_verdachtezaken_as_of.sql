@@ -1,7 +1,20 @@
 {#- GPS state at the peildatum: for each case, its row with the latest gewijzigd_op (as
     an instant) among the rows whose Europe/Amsterdam date is on or before the peildatum;
     on an exact tie the row that arrived later wins (higher file id, then further down the
-    file). The link to COMPAS is the latest compas_parketnummer the case carried. -#}
+    file). The link to COMPAS is the latest compas_parketnummer the case carried.
+
+    Incremental on DuckDB (decision 0014): a case's state depends only on its own rows, and
+    a case never loses its state while the peildatum moves forward without corrections. A
+    build that continues from the last one recomputes, from all their rows, only the cases
+    with a row in a file loaded since or a row dated after the last build's peildatum. -#}
+{{ config(
+    materialized=stateful_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key='zaak_id',
+) }}
+
+{%- set since = build_delta() if is_incremental() else none %}
+
 with
 
 change_rows as (
@@ -11,7 +24,21 @@ change_rows as (
 known_at_peildatum as (
     select *
     from change_rows
-    where changed_date <= {{ peildatum() }}
+    where
+        changed_date <= {{ peildatum() }}
+        {%- if since %}
+            -- Only the cases with a row loaded since the last build or dated after its peildatum.
+            and zaak_id in (
+                select changed.zaak_id
+                from change_rows as changed
+                where
+                    changed.source_file_id > {{ since.file_id }}
+                    or (
+                        changed.changed_date > cast('{{ since.peildatum }}' as date)
+                        and changed.changed_date <= {{ peildatum() }}
+                    )
+            )
+        {%- endif %}
 ),
 
 ranked as (
