@@ -224,6 +224,24 @@ def _plan(settings: Settings, run_id: str, peildatum: date, engine: str) -> int 
     if not plan.unchanged:
         return None
     planning.record_unchanged(settings, run_id, peildatum, engine, plan)
+    from flows import alerts
+    from flows.errors import Reason
+
+    # interface.md: every run that does not publish alerts. The edition in force is still
+    # right, but a night without deliveries is something an operator wants to hear about.
+    alerts.send(
+        settings,
+        {
+            "run_id": run_id,
+            "peildatum": peildatum.isoformat(),
+            "outcome": planning.UNCHANGED,
+            "engine": engine,
+            "home": str(settings.home_dir),
+            "stages_completed": ["plan"],
+            "reasons": [Reason("plan", plan.reason).as_dict()],
+            "warnings": [],
+        },
+    )
     from flows.report import print_edition
 
     print(f"dwh run: {plan.reason}; the published file stays as it is (run {run_id}).")

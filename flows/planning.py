@@ -90,8 +90,10 @@ def project_fingerprint(parts: Iterable[Path] | None = None) -> str:
 
 
 def settings_fingerprint(settings: Settings, engine: str) -> str:
-    """Every setting, with the engine of the run and the folders resolved."""
-    values = settings.model_dump(mode="json", exclude={"home", "landing", "engine"})
+    """Every setting, with the engine of the run and the folders resolved; not the alert
+    channels, which say whom a run tells, not what it builds."""
+    alerting = {name for name in Settings.model_fields if name.startswith("alert_")}
+    values = settings.model_dump(mode="json", exclude={"home", "landing", "engine", *alerting})
     values |= {
         "home": str(settings.home_dir),
         "landing": str(settings.landing_dir),

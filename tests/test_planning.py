@@ -8,6 +8,7 @@ shortcut on a real repeat night.
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -153,9 +154,11 @@ def test_a_run_that_died_runs_the_night(published, work_con):
 
 
 def test_dwh_run_records_an_unchanged_night_and_leaves_the_published_file(
-    published, work_con, capsys
+    published, work_con, capsys, monkeypatch, tmp_path
 ):
     work_con.close()
+    alert = tmp_path / "alert.json"
+    monkeypatch.setenv("DWH_ALERT_COMMAND", f"cat > {alert}")
     published_file = published / "published" / "warehouse.duckdb"
     before = published_file.read_bytes()
     assert main(["run", "--peildatum", PEILDATUM.isoformat()]) == 0
@@ -169,3 +172,7 @@ def test_dwh_run_records_an_unchanged_night_and_leaves_the_published_file(
         assert rows(con, "select stage from meta.run_stages") == [("plan",)]
     finally:
         con.close()
+    # A run that does not publish alerts (interface.md), with why it had nothing to do.
+    sent = json.loads(alert.read_text())
+    assert (sent["outcome"], sent["peildatum"]) == ("unchanged", "2022-07-31")
+    assert "nothing new since the published edition" in sent["reasons"][0]["message"]
