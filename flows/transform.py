@@ -311,12 +311,10 @@ def run_dbt(
     )
     if report.errors and all(LOCK_MESSAGE in error for error in report.errors):
         raise Transient(f"dbt {command}: the work database is busy: {report.errors[0]}")
-    unit_tests_failed = any(
-        result["resource_type"] == "unit_test" and result["status"] == "fail"
-        for result in report.node_results
-    )
-    if command == "build" and not report.errors and not unit_tests_failed:
-        # A failing unit test leaves no state: the next build is full, unit tests included.
+    tests_failed = any(result["status"] == "fail" for result in report.node_results)
+    if command == "build" and not report.errors and not tests_failed:
+        # A failing test leaves no state: the next build is full and tests every row again
+        # (an incremental build tests the staging rows of its new files only).
         _with_work_db(
             settings, lambda con: incremental.record_finished(con, peildatum, built_from, engine)
         )

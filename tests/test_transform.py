@@ -8,6 +8,7 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from flows.ingest import ingest_landing
 from flows.settings import Settings
 from flows.transform import run_dbt
 
@@ -90,6 +91,56 @@ def test_an_unmapped_code_fails_a_test_naming_the_code_file_and_line(
     assert "unmapped_code=XYZ" in unmapped[0].message
     assert (unmapped[0].file, unmapped[0].row) == ("BVH_ONDERZOEK_20220331.csv", 3)
     assert "(file BVH_ONDERZOEK_20220331.csv, line 3)" in str(unmapped[0])
+
+
+def _compiled_test(settings: Settings, name: str) -> str:
+    """The SQL dbt last ran for the data test `name`."""
+    (path,) = (settings.dbt_target_dir / "run").rglob(f"{name}.sql")
+    return path.read_text(encoding="utf-8")
+
+
+def test_an_incremental_build_tests_the_staging_rows_of_its_new_files_and_a_failure_leaves_no_state(  # noqa: E501
+    home, deliver, ingest, work_con, key
+):
+    """Decision 0014: staging tests read only the rows of files loaded since the last
+    build; they still catch a bad code in a new file, and a failing test leaves no state,
+    so the next build is full and tests every row again."""
+    deliver("bvh_onderzoek_valid.csv", "BVH_ONDERZOEK_20220331.csv")
+    ingest()
+    work_con.close()
+    settings = Settings()
+    first = run_dbt(settings, date(2022, 6, 30), progress=lambda line: None)
+    assert not first.incremental and first.failed_tests == []
+    check = "code_is_mapped_stg_bvh__onderzoeken_investigation_kind"
+    not_null = "not_null_stg_bvh__onderzoeken_onderzoeknummer"
+    assert "source_file_id >" not in _compiled_test(settings, not_null)
+
+    deliver("bvh_onderzoek_unknown_code.csv", "BVH_ONDERZOEK_20220430.csv")
+    con = duckdb.connect(str(settings.work_db))
+    try:
+        ingest_landing(
+            con, settings.landing_dir, run_id="second", scratch=home / "scratch",
+            quarantine_dir=home / "quarantine", progress=lambda line: None, pseudonym_key=key,
+        )  # fmt: skip
+        (first_file,) = con.execute(
+            "select file_id from meta.file_ledger where file_name = 'BVH_ONDERZOEK_20220331.csv'"
+        ).fetchone()
+    finally:
+        con.close()
+    second = run_dbt(settings, date(2022, 6, 30), progress=lambda line: None)
+    assert second.incremental, second.build_reason
+    compiled = _compiled_test(settings, not_null)
+    assert f"(source_file_id > {first_file} or source_file_id is null)" in compiled
+    (unmapped,) = [failure for failure in second.failed_tests if check in failure.check]
+    assert "unmapped_code=XYZ" in unmapped.message
+    assert (unmapped.file, unmapped.row) == ("BVH_ONDERZOEK_20220430.csv", 3)
+
+    third = run_dbt(settings, date(2022, 6, 30), progress=lambda line: None)
+    assert not third.incremental and third.build_reason == "no finished build to continue from"
+    assert "source_file_id >" not in _compiled_test(settings, not_null)
+    assert [failure.file for failure in third.failed_tests if check in failure.check] == [
+        "BVH_ONDERZOEK_20220430.csv"
+    ]
 
 
 def test_a_night_with_another_peildatum_keeps_dbts_partial_parse(home, deliver, ingest, work_con):

@@ -36,3 +36,49 @@
     ) -%}
     {{ return(result.rows[0][0] > 0) }}
 {% endmacro %}
+
+{#- Staging tests read the rows of this build's new files only, when the build continues
+    the last one (decision 0014). Every staging test is file-local: row by row (not_null,
+    accepted_values, relationships, code_is_mapped) or grouped within a file
+    (unique_combination_of_columns on source_file_id and a key), and staging holds no
+    peildatum: the rows of older files passed these tests in the build the state comes
+    from (flows/incremental.py records state only after a build whose tests all passed).
+    dbt_project.yml sets `where: __rows_of_new_files__` on the staging tests; this
+    replaces it, and dbt's own macro applies any other `where`. -#}
+{% macro default__get_where_subquery(relation) -%}
+    {%- set where = config.get('where') or '' -%}
+    {%- if '__rows_of_new_files__' in where -%}
+        {%- set where = where | replace('__rows_of_new_files__', rows_of_new_files(relation)) -%}
+    {%- endif -%}
+    {%- if where and where != 'true' -%}
+        {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -%}
+    {%- endif -%}
+    {%- do return(relation) -%}
+{%- endmacro %}
+
+{#- The condition that keeps the rows of files loaded since the last build; `true` on a
+    full build, on Spark, and for a relation without a file column. -#}
+{% macro rows_of_new_files(relation) -%}
+    {%- if not execute or target.type != 'duckdb' -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set delta = run_query(
+        "select since_file_id from meta.build_delta where incremental"
+    ) if build_delta_exists() else none -%}
+    {%- if delta is none or (delta.rows | length) != 1 -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+    {%- for column in ['source_file_id', '_file_id'] if column in columns -%}
+        {{ return('(' ~ column ~ ' > ' ~ delta.rows[0][0] ~ ' or ' ~ column ~ ' is null)') }}
+    {%- endfor -%}
+    {{ return('true') }}
+{%- endmacro %}
+
+{% macro build_delta_exists() -%}
+    {%- set found = run_query(
+        "select count(*) from duckdb_tables()"
+        ~ " where schema_name = 'meta' and table_name = 'build_delta'"
+    ) -%}
+    {{ return(found.rows[0][0] > 0) }}
+{%- endmacro %}
