@@ -1,20 +1,14 @@
 """GPS, the OM's new case system: daily deltas, ``,``-separated UTF-8 CSV with a BOM.
 
-The file is first checked to be UTF-8 (in Python, from one read), so an
-undecodable byte rejects it whole, naming line and byte offset; then its header must
-hold exactly the columns of sources.md. DuckDB's ``read_csv`` parses the records (every
-column VARCHAR, RFC 4180 quoting, ``store_rejects`` for a wrong field count; it skips the
-BOM itself) and, in the same statement, turns BSN, birth date and surname into
-``bsn_status`` and keyed pseudonyms (flows/pseudonym.py): the parsed personal fields are
-never written to a table. SQL then checks every field; a row that fails is quarantined
-alone, with the personal fields of its record replaced by ``***``.
-
-Rows declared = data lines of the file (empty lines are not records: DuckDB skips them).
-A file read alone has its lines counted by DuckDB's line reader, and a file whose records
-and unreadable lines do not add up to its data lines (a quoted field with a line end, or
-an unclosed quote that swallowed the next line) is rejected: its rows can no longer be told
-apart reliably. A night of daily deltas is hundreds of small files, read in one
-``read_csv``: a file in it that is not plain sailing is read again alone (``scan``).
+Door checks in Python, from one read: UTF-8 (an undecodable byte rejects the file, naming
+line and offset), the header of sources.md, and the count of data lines (rows declared;
+empty lines are no records). DuckDB's ``read_csv`` parses the records (every column
+VARCHAR, ``store_rejects`` for a wrong field count) and in the same statement turns BSN,
+birth date and surname into ``bsn_status`` and keyed pseudonyms (flows/pseudonym.py): the
+personal fields are never written to a table, and a quarantined record has them masked.
+A night's hundreds of small files are one ``read_csv``; a file that is not plain sailing
+is read again alone, where records and unreadable lines that do not add up to its data
+lines (a quoted line end, an unclosed quote) reject it (``scan``).
 """
 
 from __future__ import annotations
