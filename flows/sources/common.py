@@ -278,6 +278,18 @@ def line_reader_sql(files: str, **options: str) -> str:
         )"""
 
 
+def csv_reader_sql(files: str, delim: str, names: Sequence[str], prefix: str) -> str:
+    """SQL: DuckDB's reader of ``files`` (a path or list literal) as CSV with a header, every
+    field of ``names`` VARCHAR, RFC 4180 quoting; records it cannot split into those fields
+    go to the temporary tables ``<prefix>_rejects`` and ``<prefix>_reject_scans``."""
+    spec = ", ".join(f"'{name}': 'VARCHAR'" for name in names)
+    return f"""read_csv(
+            {files}, delim = '{delim}', quote = '"', escape = '"', header = true,
+            auto_detect = false, columns = {{{spec}}}, store_rejects = true,
+            rejects_table = '{prefix}_rejects', rejects_scan = '{prefix}_reject_scans'
+        )"""
+
+
 def rejects_sql(rejects: str, where: str, column_sql: str, raw_record_sql: str) -> str:
     """SQL: ``Scan.rejects`` of a scan of one file, the records DuckDB's CSV reader put in
     its ``rejects`` table, one per line (its first column)."""

@@ -158,17 +158,7 @@ def _masked_line_sql(line: str) -> str:
             then '{MASK}' else field end), ',')"""
 
 
-COLUMN_SPEC = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in COLUMNS) + "}"
 ISO_DATE = "case when regexp_full_match({0}, '{1}') then try_strptime({0}, '%Y-%m-%d')::date end"
-
-
-def _reader_sql(files: str, rejects: str, scans: str) -> str:
-    """SQL: DuckDB's CSV reader over ``files`` (one path or a list), every field VARCHAR."""
-    return f"""read_csv(
-                {files}, delim = ',', quote = '"', escape = '"', header = true,
-                auto_detect = false, columns = {COLUMN_SPEC}, store_rejects = true,
-                rejects_table = '{rejects}', rejects_scan = '{scans}'
-            )"""
 
 
 def _checked_sql(fields: str, keys: str) -> str:
@@ -362,7 +352,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
         (index, line) for index, shape in enumerate(shapes) for line in shape.empty if line > 1
     ]
     common.values_table(con, "gps_skips", "file_index bigint, line_number bigint", skips)
-    reader = _reader_sql(paths, "gps_rejects", "gps_reject_scans")
+    reader = common.csv_reader_sql(paths, ",", COLUMNS, "gps")
     # The records are numbered in the read, before the statement pseudonymises them: its
     # join to the pseudonyms does not keep their order, and a table of the read would hold
     # the personal fields as delivered (docs/decisions/0013).
