@@ -116,7 +116,8 @@ class Scan:
     """One SQL scan of admitted files, as a reader describes it; the pass engine
     (``flows/sources/engine.py``) runs it, numbers the lines, quarantines and stores.
 
-    ``sql`` gives one row per record, each file's rows in order and together: the file's
+    ``sql`` gives one row per record, each file's rows in order and together (the engine
+    numbers lines by the ``rowid`` of the table it creates from it): the file's
     place in ``files`` (``file_index``), the columns ``columns`` name, ``problem`` (``column|
     reason`` of the first failed check, NULL for a sound record) and ``raw_record`` (the
     record as delivered, personal fields masked; needed only where ``problem`` is set).
@@ -145,7 +146,6 @@ class Scan:
     judge: Callable[[Sequence[Tally]], Sequence[int | FileOutcome | None]] | None = None
     # Store the sound records of a query; how many it stored. None: insert into ``table``.
     store: Callable[[str], int] | None = None
-    position: str = "rowid"  # a row's place in the scan (see the reader of GPS)
 
 
 class SourceReader(Protocol):

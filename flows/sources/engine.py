@@ -13,10 +13,10 @@ files are removed after it, whatever happened.
 
 Line numbers: a row's place in the scan minus the place of its file's first row, plus the
 line of that row; where lines after it hold no row (``Scan.skipped``), record k is on the
-k-th line that holds one. The place is the ``rowid`` of the scan table, as DuckDB keeps a
-read's order in the table it creates (preserve_insertion_order, which ``ingest_landing``
-requires); GPS gives its own (``Scan.position``), as its join to pseudonyms does not keep
-that order. (A table created in an open transaction numbers its rows from a large offset.)
+k-th line that holds one. The place is the ``rowid`` of the scan table, for every reader:
+DuckDB keeps a read's order in the table it creates (preserve_insertion_order, which
+``ingest_landing`` requires), and a scan whose statement does not keep it restores it
+(GPS). (A table created in an open transaction numbers its rows from a large offset.)
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None
         index: (rows, first, last, sound)
         for index, rows, first, last, sound in con.execute(
             f"""
-            select file_index, count(*), min({scan.position}), max({scan.position}),
+            select file_index, count(*), min(rowid), max(rowid),
                 {"count(*) filter (problem is null)" if counted else "0"}
             from {SCAN} group by file_index
             """
@@ -228,7 +228,7 @@ def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None
 
 def _records_sql(con: duckdb.DuckDBPyConnection, scan: Scan) -> str:
     """SQL: the records of the kept files, numbered, with their file's columns."""
-    place = f"scan.{scan.position} - files.first_row"
+    place = "scan.rowid - files.first_row"
     line = f"{place} + {scan.first_line}"
     joins = f"inner join {FILES} as files using (file_index)"
     skipped = f"""

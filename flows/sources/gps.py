@@ -161,17 +161,19 @@ def _masked_line_sql(line: str) -> str:
 ISO_DATE = "case when regexp_full_match({0}, '{1}') then try_strptime({0}, '%Y-%m-%d')::date end"
 
 
-def _checked_sql(fields: str, keys: str) -> str:
-    """SQL: the records of the query ``fields`` typed and checked, personal fields pseudonymised.
+def _checked_sql(reader: str) -> str:
+    """SQL: the records of ``reader`` typed, checked and pseudonymised, in the read's order.
 
-    ``fields`` selects the ``keys`` columns (which identify a record) and the 13 VARCHAR
-    fields; the result has the keys, the typed columns of the raw table, ``problem``
+    The result has ``file_index``, the typed columns of the raw table, ``problem``
     (``column|reason`` of the first failed check, NULL when the record is sound) and, for
     a record with a problem, ``raw_record`` (the record with its personal fields masked).
 
     The pseudonyms are computed once per distinct (BSN, birth date, surname) of the read
     and joined to its records: a person has many rows. The personal fields live only
     inside this one statement (``typed`` is materialised so that the files are read once).
+    The join does not keep the read's order, which the engine numbers lines by (the
+    ``rowid`` of the table this creates): the records are put back in it by their place in
+    the read, ``scan_index`` (decision 0013).
     """
     return f"""
         with typed as materialized (
@@ -186,7 +188,9 @@ def _checked_sql(fields: str, keys: str) -> str:
                     then try_cast(gewijzigd_op as timestamptz) end as gewijzigd_op_value,
                 case verwijderd when 'true' then true when 'false' then false
                     end as verwijderd_value
-            from ({fields}) as fields
+            from (
+                select file_index, row_number() over () as scan_index, * from {reader}
+            ) as fields
         ),
         identities as (
             select
@@ -231,7 +235,7 @@ def _checked_sql(fields: str, keys: str) -> str:
                 and verdachte_achternaam is not distinct from identity_surname
         )
         select
-            {keys},
+            file_index,
             zaak_id_value as zaak_id,
             parketnummer,
             compas_parketnummer,
@@ -249,6 +253,7 @@ def _checked_sql(fields: str, keys: str) -> str:
             problem,
             case when problem is not null then {_masked_record_sql()} end as raw_record
         from checked
+        order by scan_index
     """
 
 
@@ -353,10 +358,6 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     ]
     common.values_table(con, "gps_skips", "file_index bigint, line_number bigint", skips)
     reader = common.csv_reader_sql(paths, ",", COLUMNS, "gps")
-    # The records are numbered in the read, before the statement pseudonymises them: its
-    # join to the pseudonyms does not keep their order, and a table of the read would hold
-    # the personal fields as delivered (docs/decisions/0013).
-    fields = f"select file_index, row_number() over () as scan_index, * from {reader}"
 
     def judge(tallies: Sequence[Tally]) -> list[int | FileOutcome | None]:
         declared = [shape.declared for shape in shapes]
@@ -400,7 +401,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     raw_line = _masked_line_sql("trim(csv_line, chr(10) || chr(13))")
     return Scan(
         files,
-        _checked_sql(fields, "file_index, scan_index"),
+        _checked_sql(reader),
         RAW_TABLE,
         [*(name for name, _ in RECORD_COLUMNS), "delivery_date"],
         first_line=2,
@@ -411,5 +412,4 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
         if alone
         else None,
         judge=judge,
-        position="scan_index",
     )
