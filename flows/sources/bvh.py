@@ -278,4 +278,5 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
             "trim(csv_line, chr(10) || chr(13))",
         ),
         judge=judge,
+        csv_rejects="bvh_rejects",
     )

@@ -35,6 +35,7 @@ from flows.sources.common import (
     Scan,
     SourceReader,
     Tally,
+    renumber_rejects,
     values_table,
 )
 
@@ -136,6 +137,9 @@ def _temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None]:
     """Run a reader's scan: per file its outcome, None to read it again alone."""
     con.execute(f"create temp table {SCAN} as {scan.sql}", scan.parameters)
+    if scan.csv_rejects is not None:
+        (file,) = scan.files
+        renumber_rejects(con, scan.csv_rejects, file.copy or file.delivery.path)
     # Without joins or a frame a file's records are its rows in the scan table: counted here.
     counted = not scan.joins and not scan.frame
     found = {

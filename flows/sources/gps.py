@@ -412,4 +412,5 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
         if alone
         else None,
         judge=judge,
+        csv_rejects="gps_rejects" if alone else None,
     )
