@@ -215,8 +215,8 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     assert entity is not None and file.copy is not None
     columns = ENTITIES[entity]
     total_lines, control_total = file.shape
-    column_spec = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name, _ in columns) + "}"
     typed, checks = _typed_and_checks(columns)
+    path = common.sql_literal(str(file.copy))
     delivered = [f"{name} as delivered_{number}" for number, (name, _) in enumerate(columns)]
     raw_record = " || ';' || ".join(
         f"coalesce(delivered_{number}, '')" for number in range(len(columns))
@@ -230,12 +230,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
             select *, case {" ".join(checks)} end as problem
             from (
                 select {", ".join(typed)}, {", ".join(delivered)}
-                from read_csv(
-                    {common.sql_literal(str(file.copy))}, delim = ';', quote = '"',
-                    escape = '"', header = true, auto_detect = false, columns = {column_spec},
-                    store_rejects = true, rejects_table = 'bvh_rejects',
-                    rejects_scan = 'bvh_reject_scans'
-                )
+                from {common.csv_reader_sql(path, ";", [name for name, _ in columns], "bvh")}
             ) as typed
         ) as records
     """
@@ -283,4 +278,5 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
             "trim(csv_line, chr(10) || chr(13))",
         ),
         judge=judge,
+        csv_rejects="bvh_rejects",
     )

@@ -1,33 +1,19 @@
 """COMPAS, the OM's old case system: fixed-width ISO-8859-1 snapshots of suspect-cases.
 
-DuckDB reads the files as lines (one VARCHAR column, no delimiter or quoting,
-``encoding='latin-1'``), many snapshots in one scan; SQL cuts the fields with ``substr``.
+DuckDB reads the files as lines (``encoding='latin-1'``), many snapshots in one scan; SQL
+cuts the fields with ``substr``. A snapshot repeats nearly every record of the one before,
+so a record's content is kept once per scan (decision 0009): every distinct line is typed,
+checked and pseudonymised once (``compas_batch_parsed``), the engine's scan table holds per
+line its file and the key of its text (no line as delivered is kept in a table), and the
+sound records are stored as versions (``raw.compas_record_versions``) and lines
+(``raw.compas_snapshot_lines``), joined back into one row per record by the view
+``raw.compas_verdachtezaken``.
 
-A snapshot repeats nearly every record of the one before, so the raw layer keeps a
-record's content once per scan (decision 0009): ``raw.compas_record_versions`` holds each
-distinct record line of a scan, typed and pseudonymised, ``raw.compas_snapshot_lines``
-each delivered data record as its file, line number and version, and the view
-``raw.compas_verdachtezaken`` joins them into one row per delivered record, as the other
-systems' raw tables have. A scan reads the files twice, and keeps no line as delivered
-in a table:
-
-1. ``compas_batch_parsed``: every distinct line once, with a key of its text
-   (``LINE_KEYS``), typed and checked;
-2. the pass engine's scan table: per line its file and key, numbered as every reader's
-   rows are; a record finds its parsed line by the key.
-
-Personal fields (BSN, birth date, surname: positions 14-70) become ``bsn_status`` and
-keyed pseudonyms (flows/pseudonym.py) in the first statement, once per distinct identity
-block. It stores the typed other fields, the pseudonyms, and, for the lines that are not
-sound data records (header, trailer, the ones quarantined), the line with the personal
-positions masked by ``*`` (positions 14-d to 70+d in a record d characters off 100).
-
-Header (``0`` + extraction date) and trailer (``9`` + count, the last line) are judged per
-file; a file that fails them is rejected whole, and no version of its lines is stored. A
-data record that cannot be read (length, record type, a date, ``vervallen``) is
-quarantined alone; the reason never quotes a personal field. ``vervallen`` is a BOOLEAN
-(``J`` true, ``N`` false); codes stay as delivered, without their blank padding; blank
-optional fields are NULL.
+Personal fields (positions 14-70) become ``bsn_status`` and keyed pseudonyms
+(flows/pseudonym.py) once per distinct identity block; a line kept as ``raw_record`` has
+them masked by ``*`` (positions 14-d to 70+d in a record d characters off 100). Header and
+trailer are judged per file (a file that fails them is rejected whole); a data record that
+cannot be read is quarantined alone, its reason never quoting a personal field.
 """
 
 from __future__ import annotations
@@ -200,20 +186,6 @@ def _read_sql(files: str) -> str:
     """
 
 
-def _lines_sql(files: str, line_key: str) -> str:
-    """SQL: per line of the scan its file and the key of its text; the ``rowid`` of the
-    table it creates is the line's place in the scan."""
-    return f"select file_index, {line_key} as line_key from ({_read_sql(files)}) as scan"
-
-
-def _distinct_sql(files: str, line_key: str) -> str:
-    """SQL: every distinct line of the scan once, with its key."""
-    return f"""
-        select {line_key} as line_key, line
-        from (select distinct line from ({_read_sql(files)}) as scan) as distinct_lines
-    """
-
-
 def _parsed_sql(files: str, line_key: str) -> str:
     """SQL: every distinct line of the scan once, with its key, typed, pseudonymised and
     checked."""
@@ -228,7 +200,10 @@ def _parsed_sql(files: str, line_key: str) -> str:
     block = f"substr(line, {PERSONAL_FIRST}, {PERSONAL_LAST - PERSONAL_FIRST + 1})"
     birth = _date_sql("substr(block, 10, 8)")
     return f"""
-        with compas_batch_distinct as materialized ({_distinct_sql(files, line_key)}),
+        with compas_batch_distinct as materialized (
+            select {line_key} as line_key, line
+            from (select distinct line from ({_read_sql(files)}) as scan) as distinct_lines
+        ),
         identities as (
             select
                 block,
@@ -440,7 +415,8 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
 
     return Scan(
         files,
-        _lines_sql(paths, line_key),
+        # Per line its file and key; the rowid of the scan table is the line's place.
+        f"select file_index, {line_key} as line_key from ({_read_sql(paths)}) as scan",
         LINES_TABLE,
         (),
         frame=1,  # header and trailer

@@ -1,30 +1,22 @@
-"""The pass engine: one way to read files of one system, whatever the system.
+"""The pass engine: one way to read files of one system, whatever the system (decision 0013).
 
 ``load_pass(reader, files)`` runs in the caller's transaction (ingest owns transactions
-and the ledger) and returns one ``FileOutcome`` per file, in the order given:
+and the ledger) and returns one ``FileOutcome`` per file, in the order given. Per file it
+runs the reader's door checks (``admit``); the admitted files are one SQL scan (``scan``)
+into the scan table, where per file the engine checks that its rows are one run, lets the
+reader judge it on its tally (``Scan.judge``), numbers its lines, quarantines its records
+with a problem, stores the others and counts them. A file the door checks or the judge set
+aside is read again in a pass of its own; in a pass of one, a DuckDB error is the file's
+verdict when the reader says so (``unreadable``), in a pass of many it is raised and the
+caller reads the files one by one. Temporary tables of a scan and scratch copies of its
+files are removed after it, whatever happened.
 
-1. the reader's door checks in Python, per file (``admit``): a file that fails them is
-   rejected with the reason, and is not read;
-2. the reader's one SQL scan of the admitted files (``scan``) into the scan table; per
-   file the engine checks that its rows are one run, lets the reader judge it on its
-   tally (``Scan.judge``), numbers its lines, quarantines its records with a problem,
-   stores the others and counts them;
-3. a file the door checks or the judge set aside is read again in a pass of its own.
-
-Line numbers, one computation for every reader: a row's place in the scan minus the place
-of its file's first row, plus the line of that row; where lines after it hold no row
-(``Scan.skipped``), record k is on the k-th line that holds one. The place is the ``rowid``
-of the scan table: DuckDB keeps a read's order in the table it creates
-(preserve_insertion_order, which ``ingest_landing`` requires), and a window in the read
-would hold the statement on one thread. GPS alone gives a place of its own
-(``Scan.position``): its statement joins records to pseudonyms, and a join does not keep
-the read's order (decision 0013). (A table created in an open transaction numbers its rows
-from a large offset.)
-
-A single file is a pass of one. In a pass of one, a DuckDB error while reading is the
-file's verdict when the reader says so (``unreadable``); in a pass of many it is raised,
-the caller rolls back and reads the files one by one. Temporary tables a scan creates and
-the scratch copies of its files are removed after it, whatever happened.
+Line numbers: a row's place in the scan minus the place of its file's first row, plus the
+line of that row; where lines after it hold no row (``Scan.skipped``), record k is on the
+k-th line that holds one. The place is the ``rowid`` of the scan table, for every reader:
+DuckDB keeps a read's order in the table it creates (preserve_insertion_order, which
+``ingest_landing`` requires), and a scan whose statement does not keep it restores it
+(GPS). (A table created in an open transaction numbers its rows from a large offset.)
 """
 
 from __future__ import annotations
@@ -43,6 +35,7 @@ from flows.sources.common import (
     Scan,
     SourceReader,
     Tally,
+    renumber_rejects,
     values_table,
 )
 
@@ -144,13 +137,16 @@ def _temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None]:
     """Run a reader's scan: per file its outcome, None to read it again alone."""
     con.execute(f"create temp table {SCAN} as {scan.sql}", scan.parameters)
+    if scan.csv_rejects is not None:
+        (file,) = scan.files
+        renumber_rejects(con, scan.csv_rejects, file.copy or file.delivery.path)
     # Without joins or a frame a file's records are its rows in the scan table: counted here.
     counted = not scan.joins and not scan.frame
     found = {
         index: (rows, first, last, sound)
         for index, rows, first, last, sound in con.execute(
             f"""
-            select file_index, count(*), min({scan.position}), max({scan.position}),
+            select file_index, count(*), min(rowid), max(rowid),
                 {"count(*) filter (problem is null)" if counted else "0"}
             from {SCAN} group by file_index
             """
@@ -236,7 +232,7 @@ def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None
 
 def _records_sql(con: duckdb.DuckDBPyConnection, scan: Scan) -> str:
     """SQL: the records of the kept files, numbered, with their file's columns."""
-    place = f"scan.{scan.position} - files.first_row"
+    place = "scan.rowid - files.first_row"
     line = f"{place} + {scan.first_line}"
     joins = f"inner join {FILES} as files using (file_index)"
     skipped = f"""

@@ -1,20 +1,14 @@
 """GPS, the OM's new case system: daily deltas, ``,``-separated UTF-8 CSV with a BOM.
 
-The file is first checked to be UTF-8 (in Python, from one read), so an
-undecodable byte rejects it whole, naming line and byte offset; then its header must
-hold exactly the columns of sources.md. DuckDB's ``read_csv`` parses the records (every
-column VARCHAR, RFC 4180 quoting, ``store_rejects`` for a wrong field count; it skips the
-BOM itself) and, in the same statement, turns BSN, birth date and surname into
-``bsn_status`` and keyed pseudonyms (flows/pseudonym.py): the parsed personal fields are
-never written to a table. SQL then checks every field; a row that fails is quarantined
-alone, with the personal fields of its record replaced by ``***``.
-
-Rows declared = data lines of the file (empty lines are not records: DuckDB skips them).
-A file read alone has its lines counted by DuckDB's line reader, and a file whose records
-and unreadable lines do not add up to its data lines (a quoted field with a line end, or
-an unclosed quote that swallowed the next line) is rejected: its rows can no longer be told
-apart reliably. A night of daily deltas is hundreds of small files, read in one
-``read_csv``: a file in it that is not plain sailing is read again alone (``scan``).
+Door checks in Python, from one read: UTF-8 (an undecodable byte rejects the file, naming
+line and offset), the header of sources.md, and the count of data lines (rows declared;
+empty lines are no records). DuckDB's ``read_csv`` parses the records (every column
+VARCHAR, ``store_rejects`` for a wrong field count) and in the same statement turns BSN,
+birth date and surname into ``bsn_status`` and keyed pseudonyms (flows/pseudonym.py): the
+personal fields are never written to a table, and a quarantined record has them masked.
+A night's hundreds of small files are one ``read_csv``; a file that is not plain sailing
+is read again alone, where records and unreadable lines that do not add up to its data
+lines (a quoted line end, an unclosed quote) reject it (``scan``).
 """
 
 from __future__ import annotations
@@ -164,30 +158,22 @@ def _masked_line_sql(line: str) -> str:
             then '{MASK}' else field end), ',')"""
 
 
-COLUMN_SPEC = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in COLUMNS) + "}"
 ISO_DATE = "case when regexp_full_match({0}, '{1}') then try_strptime({0}, '%Y-%m-%d')::date end"
 
 
-def _reader_sql(files: str, rejects: str, scans: str) -> str:
-    """SQL: DuckDB's CSV reader over ``files`` (one path or a list), every field VARCHAR."""
-    return f"""read_csv(
-                {files}, delim = ',', quote = '"', escape = '"', header = true,
-                auto_detect = false, columns = {COLUMN_SPEC}, store_rejects = true,
-                rejects_table = '{rejects}', rejects_scan = '{scans}'
-            )"""
+def _checked_sql(reader: str) -> str:
+    """SQL: the records of ``reader`` typed, checked and pseudonymised, in the read's order.
 
-
-def _checked_sql(fields: str, keys: str) -> str:
-    """SQL: the records of the query ``fields`` typed and checked, personal fields pseudonymised.
-
-    ``fields`` selects the ``keys`` columns (which identify a record) and the 13 VARCHAR
-    fields; the result has the keys, the typed columns of the raw table, ``problem``
+    The result has ``file_index``, the typed columns of the raw table, ``problem``
     (``column|reason`` of the first failed check, NULL when the record is sound) and, for
     a record with a problem, ``raw_record`` (the record with its personal fields masked).
 
     The pseudonyms are computed once per distinct (BSN, birth date, surname) of the read
     and joined to its records: a person has many rows. The personal fields live only
     inside this one statement (``typed`` is materialised so that the files are read once).
+    The join does not keep the read's order, which the engine numbers lines by (the
+    ``rowid`` of the table this creates): the records are put back in it by their place in
+    the read, ``scan_index`` (decision 0013).
     """
     return f"""
         with typed as materialized (
@@ -202,7 +188,9 @@ def _checked_sql(fields: str, keys: str) -> str:
                     then try_cast(gewijzigd_op as timestamptz) end as gewijzigd_op_value,
                 case verwijderd when 'true' then true when 'false' then false
                     end as verwijderd_value
-            from ({fields}) as fields
+            from (
+                select file_index, row_number() over () as scan_index, * from {reader}
+            ) as fields
         ),
         identities as (
             select
@@ -247,7 +235,7 @@ def _checked_sql(fields: str, keys: str) -> str:
                 and verdachte_achternaam is not distinct from identity_surname
         )
         select
-            {keys},
+            file_index,
             zaak_id_value as zaak_id,
             parketnummer,
             compas_parketnummer,
@@ -265,6 +253,7 @@ def _checked_sql(fields: str, keys: str) -> str:
             problem,
             case when problem is not null then {_masked_record_sql()} end as raw_record
         from checked
+        order by scan_index
     """
 
 
@@ -368,11 +357,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
         (index, line) for index, shape in enumerate(shapes) for line in shape.empty if line > 1
     ]
     common.values_table(con, "gps_skips", "file_index bigint, line_number bigint", skips)
-    reader = _reader_sql(paths, "gps_rejects", "gps_reject_scans")
-    # The records are numbered in the read, before the statement pseudonymises them: its
-    # join to the pseudonyms does not keep their order, and a table of the read would hold
-    # the personal fields as delivered (docs/decisions/0013).
-    fields = f"select file_index, row_number() over () as scan_index, * from {reader}"
+    reader = common.csv_reader_sql(paths, ",", COLUMNS, "gps")
 
     def judge(tallies: Sequence[Tally]) -> list[int | FileOutcome | None]:
         declared = [shape.declared for shape in shapes]
@@ -416,7 +401,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     raw_line = _masked_line_sql("trim(csv_line, chr(10) || chr(13))")
     return Scan(
         files,
-        _checked_sql(fields, "file_index, scan_index"),
+        _checked_sql(reader),
         RAW_TABLE,
         [*(name for name, _ in RECORD_COLUMNS), "delivery_date"],
         first_line=2,
@@ -427,5 +412,5 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
         if alone
         else None,
         judge=judge,
-        position="scan_index",
+        csv_rejects="gps_rejects" if alone else None,
     )
