@@ -308,7 +308,8 @@ def renumber_rejects(con: duckdb.DuckDBPyConnection, rejects: str, path: Path) -
     offsets = [
         offset
         for (offset,) in con.execute(
-            f"select distinct line_byte_position from {rejects} order by 1"
+            f"select distinct line_byte_position from {rejects} "
+            "where line_byte_position is not null order by 1"
         ).fetchall()
     ]
     if not offsets:
