@@ -57,9 +57,10 @@
 {%- endmacro %}
 
 {#- The condition that keeps the rows of files loaded since the last build; `true` on a
-    full build, on Spark, and for a relation without a file column. -#}
+    full build (the flow runs it with --full-refresh: no query is made), on Spark, and for
+    a relation without a file column. -#}
 {% macro rows_of_new_files(relation) -%}
-    {%- if not execute or target.type != 'duckdb' -%}
+    {%- if not execute or target.type != 'duckdb' or flags.FULL_REFRESH -%}
         {{ return('true') }}
     {%- endif -%}
     {%- set delta = run_query(
