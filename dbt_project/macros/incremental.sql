@@ -57,10 +57,12 @@
 {%- endmacro %}
 
 {#- The condition that keeps the rows of files loaded since the last build; `true` on a
-    full build (the flow runs it with --full-refresh: no query is made), on Spark, and for
-    a relation without a file column. -#}
+    full build (the flow runs it with --full-refresh: no query is made), in any command but
+    `dbt build` (a hand-run `dbt test` tests every row, whatever meta.build_delta still
+    says of the last night), on Spark, and for a relation without a file column. -#}
 {% macro rows_of_new_files(relation) -%}
-    {%- if not execute or target.type != 'duckdb' or flags.FULL_REFRESH -%}
+    {%- if not execute or target.type != 'duckdb' or flags.FULL_REFRESH
+        or flags.WHICH != 'build' -%}
         {{ return('true') }}
     {%- endif -%}
     {%- set delta = run_query(
