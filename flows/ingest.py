@@ -164,6 +164,21 @@ class _Pending:
         )
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every pass of one ingest shares: its run id, folders and pseudonym key."""
+
+    run_id: str
+    scratch: Path
+    quarantine_dir: Path
+    pseudonym_key: bytes | None = field(default=None, repr=False)
+
+    def pass_file(self, con: duckdb.DuckDBPyConnection, item: _Pending) -> PassFile:
+        key = self.pseudonym_key
+        context = LoadContext(con, item.file_id, self.run_id, self.scratch, item.sha, key)
+        return PassFile(item.delivery, context)
+
+
 def _hash(delivery: Delivery) -> tuple[int, str, str, str | None, float]:
     """Size, stat fingerprint, sha256 and manifest sha256 of a delivery, and the seconds
     they took. ``hashlib`` lets go of the interpreter while it hashes, so threads help."""
@@ -282,15 +297,14 @@ def ingest_landing(
     if candidates:
         progress(f"ingest: {len(candidates)} new or changed files in {landing}")
     pending = _prepare(con, candidates, report)
+    run = _Run(run_id, scratch, quarantine_dir, pseudonym_key)
     done = [False] * len(pending)
     finished = 0
     for number, item in enumerate(pending):
         if done[number]:
             continue
         batch = _next_batch(pending, done, number)
-        _ingest_batch(
-            con, [pending[later] for later in batch], run_id, scratch, quarantine_dir, pseudonym_key
-        )
+        _ingest_batch(con, [pending[later] for later in batch], run)
         for later in batch:
             done[later] = True
         finished += len(batch)
@@ -353,14 +367,7 @@ def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[i
     return batch
 
 
-def _ingest_batch(
-    con: duckdb.DuckDBPyConnection,
-    batch: list[_Pending],
-    run_id: str,
-    scratch: Path,
-    quarantine_dir: Path,
-    pseudonym_key: bytes | None,
-) -> None:
+def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run: _Run) -> None:
     """Read files of one system in arrival order, as few transactions as the rules allow.
 
     Whether a new file is a duplicate depends on what is loaded before it: a file with
@@ -371,24 +378,17 @@ def _ingest_batch(
     shas: set[str] = set()
     for item in batch:
         if item.entry is None and item.sha in shas:
-            _ingest_part(con, part, run_id, scratch, quarantine_dir, pseudonym_key)
+            _ingest_part(con, part, run)
             part, shas = [], set()
         part.append(item)
         shas.add(item.sha)
         if item.entry is not None:
             shas.add(item.entry.sha256)
     if part:
-        _ingest_part(con, part, run_id, scratch, quarantine_dir, pseudonym_key)
+        _ingest_part(con, part, run)
 
 
-def _ingest_part(
-    con: duckdb.DuckDBPyConnection,
-    part: list[_Pending],
-    run_id: str,
-    scratch: Path,
-    quarantine_dir: Path,
-    pseudonym_key: bytes | None,
-) -> None:
+def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run) -> None:
     """One transaction: duplicates, corrections and one pass over the rest.
 
     Should anything but a file's own rejection go wrong, the transaction is rolled back
@@ -412,13 +412,7 @@ def _ingest_part(
     con.execute("begin transaction")
     try:
         _supersede(con, part)
-        files = [
-            PassFile(
-                item.delivery,
-                LoadContext(con, item.file_id, run_id, scratch, item.sha, pseudonym_key),
-            )
-            for item in to_read
-        ]
+        files = [run.pass_file(con, item) for item in to_read]
         read = dict(
             zip(
                 [item.file_id for item in to_read],
@@ -432,8 +426,8 @@ def _ingest_part(
         alone = read.get(part[0].file_id) if len(part) == 1 else None
         if alone is not None and alone.status == "rejected":
             con.execute("rollback")
-            _record_alone(con, part[0], alone, run_id, started)
-            _report(part[0], "rejected", alone.reason, quarantine_dir)
+            _record_alone(con, part[0], alone, run.run_id, started)
+            _report(part[0], "rejected", alone.reason, run.quarantine_dir)
             return
         shared = (time.perf_counter() - started) / len(part)
         entries = []
@@ -448,7 +442,7 @@ def _ingest_part(
                 status = "loaded"
                 reason = f"correction of file_id {item.entry.file_id}" if item.entry else None
             seconds = item.seconds + shared
-            entries.append(item.ledger_entry(run_id, status, reason, outcome, seconds))
+            entries.append(item.ledger_entry(run.run_id, status, reason, outcome, seconds))
         ledger.forget_quarantined(
             con, [entry.file_id for entry in entries if entry.status == "rejected"]
         )
@@ -461,7 +455,7 @@ def _ingest_part(
         for item in changed.items:
             item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
         rest = [item for item in part if item not in changed.items]
-        _ingest_part(con, rest, run_id, scratch, quarantine_dir, pseudonym_key)
+        _ingest_part(con, rest, run)
         return
     except Exception as exc:
         con.execute("rollback")
@@ -475,10 +469,10 @@ def _ingest_part(
             type(exc).__name__,
         )
         for item in part:
-            _ingest_part(con, [item], run_id, scratch, quarantine_dir, pseudonym_key)
+            _ingest_part(con, [item], run)
         return
     for item, entry in zip(part, entries, strict=True):
-        _report(item, entry.status, twin_of[item.file_id] or entry.reason, quarantine_dir)
+        _report(item, entry.status, twin_of[item.file_id] or entry.reason, run.quarantine_dir)
 
 
 def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
