@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
@@ -320,12 +320,8 @@ def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int
             f"(record type '{record_type}', {length} characters)"
         )
     stamp = stamp or ""
-    try:
-        header_date = (
-            datetime.strptime(stamp, "%Y%m%d").date() if re.fullmatch(r"[0-9]{8}", stamp) else None
-        )
-    except ValueError:
-        header_date = None
+    # In Python, not SQL: DuckDB takes '00000101' for a date (decision 0013, Measured).
+    header_date = common.date_of(stamp)
     if header_date is None:
         raise RejectedFile(f"header extraction date '{stamp}' is not a date JJJJMMDD")
     if header_date != extraction:
