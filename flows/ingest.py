@@ -96,12 +96,6 @@ def _fingerprint(delivery: Delivery) -> tuple[int, str]:
     return stat.st_size, ":".join(parts)
 
 
-def _manifest_sha(delivery: Delivery) -> str | None:
-    if delivery.manifest is None or not delivery.manifest.exists():
-        return None
-    return sha256_of(delivery.manifest)
-
-
 def _quarantine_file(delivery: Delivery, file_id: int, reason: str, quarantine_dir: Path) -> None:
     """Copy a rejected file (and its manifest) aside with a reason file; landing is untouched."""
     target = quarantine_dir / "files" / f"{file_id:06d}_{delivery.name}"
@@ -184,7 +178,8 @@ def _hash(delivery: Delivery) -> tuple[int, str, str, str | None, float]:
     they took. ``hashlib`` lets go of the interpreter while it hashes, so threads help."""
     started = time.perf_counter()
     sha = sha256_of(delivery.path)
-    manifest_sha = _manifest_sha(delivery)
+    manifest = delivery.manifest
+    manifest_sha = sha256_of(manifest) if manifest is not None and manifest.exists() else None
     # After hashing: equal to discovery's fingerprint, the sums are of the bytes discovered.
     size, fingerprint = _fingerprint(delivery)
     return size, fingerprint, sha, manifest_sha, time.perf_counter() - started

@@ -274,24 +274,19 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
                 arg_max(line_key, rowid) as last_key
             from pass_scan group by file_index
         ),
-        marks as (
-            select lines.file_index, lines.rowid as line_index, marked.record_type
-            from pass_scan as lines
-            inner join (
-                select line_key, record_type from compas_batch_parsed
-                where record_type in ('0', '9')
-            ) as marked using (line_key)
-        ),
         misplaced as (
             select
                 files.file_index,
-                min(marks.line_index) filter (
-                    where marks.record_type = '9' and marks.line_index < files.last_index
+                min(lines.rowid) filter (
+                    where marks.record_type = '9' and lines.rowid < files.last_index
                 ) - any_value(files.first_index) + 1 as trailer_at,
-                min(marks.line_index) filter (
-                    where marks.record_type = '0' and marks.line_index > files.first_index
+                min(lines.rowid) filter (
+                    where marks.record_type = '0' and lines.rowid > files.first_index
                 ) - any_value(files.first_index) + 1 as header_at
-            from marks inner join files using (file_index)
+            from pass_scan as lines
+            inner join files using (file_index)
+            inner join compas_batch_parsed as marks using (line_key)
+            where marks.record_type in ('0', '9')
             group by files.file_index
         )
         select
