@@ -306,10 +306,8 @@ def csv_reader_sql(files: str, delim: str, names: Sequence[str], prefix: str) ->
 
 def renumber_rejects(con: duckdb.DuckDBPyConnection, rejects: str, path: Path) -> None:
     """Set the ``line`` of the CSV rejects of a read of ``path`` alone from their byte
-    offset, which DuckDB gets right. DuckDB 2.0 counts lines per buffer, and a buffer that
-    ends inside a line end after an empty last field loses one: a 190 MB BVH snapshot had
-    its trailer reported one line early (and was rejected for it); a record quarantined
-    after such a boundary would name the wrong line."""
+    offset, which DuckDB gets right: DuckDB 2.0 counts lines per buffer and can lose one at
+    a buffer's end ("The lines of DuckDB's CSV rejects", decision 0013)."""
     offsets = [
         offset
         for (offset,) in con.execute(

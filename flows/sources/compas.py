@@ -1,13 +1,10 @@
 """COMPAS, the OM's old case system: fixed-width ISO-8859-1 snapshots of suspect-cases.
 
 DuckDB reads the files as lines (``encoding='latin-1'``), many snapshots in one scan; SQL
-cuts the fields with ``substr``. A snapshot repeats nearly every record of the one before,
-so a record's content is kept once per scan (decision 0009): every distinct line is typed,
-checked and pseudonymised once (``compas_batch_parsed``), the engine's scan table holds per
-line its file and the key of its text (no line as delivered is kept in a table), and the
-sound records are stored as versions (``raw.compas_record_versions``) and lines
-(``raw.compas_snapshot_lines``), joined back into one row per record by the view
-``raw.compas_verdachtezaken``.
+cuts the fields with ``substr``. A record's content is kept once per scan (decision 0009):
+every distinct line is typed, checked and pseudonymised once (``compas_batch_parsed``), the
+scan table holds per line its file and the key of its text, and the sound records are
+stored as versions and lines, which the view ``raw.compas_verdachtezaken`` joins back.
 
 Personal fields (positions 14-70) become ``bsn_status`` and keyed pseudonyms
 (flows/pseudonym.py) once per distinct identity block; a line kept as ``raw_record`` has
