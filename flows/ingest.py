@@ -319,11 +319,7 @@ def ingest_landing(
 
 
 class _Moved(Exception):  # noqa: N818 - not an error: files to leave for the next ingest
-    """Files whose size or modification time changed while they were being read."""
-
-    def __init__(self, items: list[_Pending]) -> None:
-        super().__init__(", ".join(item.delivery.name for item in items))
-        self.items = items
+    """A file's size or modification time changed while the pass read it."""
 
 
 def _moved(item: _Pending) -> bool:
@@ -415,9 +411,8 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
                 strict=True,
             )
         )
-        moved = [item for item in part if _moved(item)]
-        if moved:
-            raise _Moved(moved)
+        if any(_moved(item) for item in part):
+            raise _Moved
         alone = read.get(part[0].file_id) if len(part) == 1 else None
         if alone is not None and alone.status == "rejected":
             con.execute("rollback")
@@ -444,13 +439,11 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
         ledger.record(con, entries)
         failpoint("ingest")
         con.execute("commit")
-    except _Moved as changed:
-        # A file changed while the pass read it: read the pass again without it.
+    except _Moved:
+        # A file changed while the pass read it: read the pass again, whose first look
+        # (above) defers it (a changed fingerprint does not change back).
         con.execute("rollback")
-        for item in changed.items:
-            item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
-        rest = [item for item in part if item not in changed.items]
-        _ingest_part(con, rest, run)
+        _ingest_part(con, part, run)
         return
     except Exception as exc:
         con.execute("rollback")
