@@ -233,22 +233,11 @@ def _checked_sql(reader: str) -> str:
                 and verdachte_achternaam is not distinct from identity_surname
         )
         select
-            file_index,
-            zaak_id_value as zaak_id,
-            parketnummer,
-            compas_parketnummer,
-            bsn_status,
-            person_pseudonym,
-            name_pseudonym,
-            instroomdatum_value as instroomdatum,
-            aanleverende_instantie,
-            wetsartikel,
-            afdoening,
-            afdoeningsdatum_value as afdoeningsdatum,
-            gewijzigd_op_value as gewijzigd_op,
-            gewijzigd_op as gewijzigd_op_text,
-            verwijderd_value as verwijderd,
-            problem,
+            file_index, zaak_id_value as zaak_id, parketnummer, compas_parketnummer,
+            bsn_status, person_pseudonym, name_pseudonym, instroomdatum_value as instroomdatum,
+            aanleverende_instantie, wetsartikel, afdoening,
+            afdoeningsdatum_value as afdoeningsdatum, gewijzigd_op_value as gewijzigd_op,
+            gewijzigd_op as gewijzigd_op_text, verwijderd_value as verwijderd, problem,
             case when problem is not null then {_masked_record_sql()} end as raw_record
         from checked
         order by scan_index
