@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import duckdb
 
-from flows.errors import DwhError, RejectedFile
+from flows.errors import DwhError
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
 from flows.sources import common
 from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile, Scan, Tally
@@ -300,14 +300,14 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
     return {row[0]: _Summary(row[1], row[2:5], row[5:8], row[8], row[9]) for row in rows}
 
 
-def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int:
-    """Reject the file unless header and trailer are right; the declared records."""
+def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int | FileOutcome:
+    """The declared records when header and trailer are right, else the rejection."""
     if summary is None:
-        raise RejectedFile("file is empty: no header record")
+        return FileOutcome.rejected("file is empty: no header record")
     total = summary.lines
     record_type, length, stamp = summary.header
     if record_type != "0" or length != RECORD_LENGTH:
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"line 1 is not a header record '0<JJJJMMDD>' of {RECORD_LENGTH} characters "
             f"(record type '{record_type}', {length} characters)"
         )
@@ -315,18 +315,18 @@ def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int
     # In Python, not SQL: DuckDB takes '00000101' for a date (decision 0013, Measured).
     header_date = common.date_of(stamp)
     if header_date is None:
-        raise RejectedFile(f"header extraction date '{stamp}' is not a date JJJJMMDD")
+        return FileOutcome.rejected(f"header extraction date '{stamp}' is not a date JJJJMMDD")
     if header_date != extraction:
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"header extraction date {header_date:%Y%m%d} differs from the date in the "
             f"file name {extraction:%Y%m%d}"
         )
     if summary.misplaced_trailer is not None:
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"trailer found at line {summary.misplaced_trailer}, it must be the last line"
         )
     if summary.second_header is not None:
-        raise RejectedFile(f"second header found at line {summary.second_header}")
+        return FileOutcome.rejected(f"second header found at line {summary.second_header}")
 
     record_type, length, count = summary.trailer
     count = count or ""
@@ -336,13 +336,13 @@ def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int
         or length != RECORD_LENGTH
         or not re.fullmatch(r"[0-9]{9}", count)
     ):
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"no valid trailer '9<count of 9 digits>' of {RECORD_LENGTH} characters on the "
             f"last line (line {total}: record type '{record_type}', {length} characters)"
         )
     declared = int(count)
     if declared != total - 2:
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"trailer declares {declared} data records, the file has {total - 2} "
             f"between header and trailer",
             rows_declared=declared,
@@ -391,15 +391,11 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
         )
 
     def judge(tallies: Sequence[Tally]) -> list[int | FileOutcome]:
-        summaries, verdicts = _summaries(con), list[int | FileOutcome]()
-        for index, file in enumerate(files):
-            try:
-                verdicts.append(
-                    _check_header_and_trailer(summaries.get(index), file.delivery.delivery_date)
-                )
-            except RejectedFile as rejection:
-                verdicts.append(FileOutcome.of(rejection))
-        return verdicts
+        summaries = _summaries(con)
+        return [
+            _check_header_and_trailer(summaries.get(index), file.delivery.delivery_date)
+            for index, file in enumerate(files)
+        ]
 
     return Scan(
         files,
