@@ -415,10 +415,10 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
             raise _Moved
         alone = read.get(part[0].file_id) if len(part) == 1 else None
         if alone is not None and alone.status == "rejected":
+            # A transaction of its own (see above), in which a rejected correction supersedes.
             con.execute("rollback")
-            _record_alone(con, part[0], alone, run.run_id, started)
-            _report(part[0], "rejected", alone.reason, run.quarantine_dir)
-            return
+            con.execute("begin transaction")
+            _supersede(con, part)
         shared = (time.perf_counter() - started) / len(part)
         entries = []
         for item in part:
@@ -469,23 +469,6 @@ def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
         if item.entry is not None:
             item.reader.delete_file_rows(con, item.entry.file_id)
             ledger.supersede(con, item.entry.file_id, by=item.file_id)
-
-
-def _record_alone(
-    con: duckdb.DuckDBPyConnection,
-    item: _Pending,
-    outcome: FileOutcome,
-    run_id: str,
-    started: float,
-) -> None:
-    """A file rejected alone, in a transaction of its own; a rejected correction still
-    supersedes what came before under its name."""
-    con.execute("begin transaction")
-    _supersede(con, [item])
-    ledger.forget_quarantined(con, [item.file_id])
-    seconds = item.seconds + time.perf_counter() - started
-    ledger.record(con, [item.ledger_entry(run_id, "rejected", outcome.reason, outcome, seconds)])
-    con.execute("commit")
 
 
 def _report(item: _Pending, status: str, detail: str | None, quarantine_dir: Path) -> None:
