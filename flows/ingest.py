@@ -404,13 +404,8 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
     try:
         _supersede(con, part)
         files = [run.pass_file(con, item) for item in to_read]
-        read = dict(
-            zip(
-                [item.file_id for item in to_read],
-                engine.load_pass(reader, files) if files else [],
-                strict=True,
-            )
-        )
+        outcomes = engine.load_pass(reader, files) if files else []
+        read = {item.file_id: outcome for item, outcome in zip(to_read, outcomes, strict=True)}
         if any(_moved(item) for item in part):
             raise _Moved
         alone = read.get(part[0].file_id) if len(part) == 1 else None
