@@ -299,9 +299,7 @@ def ingest_landing(
         if done[number]:
             continue
         batch = _next_batch(pending, done, number)
-        _ingest_batch(con, [pending[later] for later in batch], run)
-        for later in batch:
-            done[later] = True
+        _ingest_batch(con, batch, run)
         finished += len(batch)
         progress(
             f"ingest: {finished}/{len(pending)} files read "
@@ -341,11 +339,11 @@ def _require_insertion_order(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[int]:
-    """Indexes of the files read in one pass with ``pending[first]``: later ones of its system."""
+def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[_Pending]:
+    """The files read in one pass with ``pending[first]``: later ones of its system, now done."""
     reader = pending[first].reader
     limit = reader.BATCH_BYTES or BATCH_BYTES
-    batch: list[int] = []
+    batch: list[_Pending] = []
     size = 0
     for number in range(first, len(pending)):
         item = pending[number]
@@ -353,7 +351,8 @@ def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[i
             continue
         if batch and (len(batch) >= BATCH_FILES or size + item.size > limit):
             break
-        batch.append(number)
+        batch.append(item)
+        done[number] = True
         size += item.size
     return batch
 
