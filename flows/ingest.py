@@ -96,12 +96,6 @@ def _fingerprint(delivery: Delivery) -> tuple[int, str]:
     return stat.st_size, ":".join(parts)
 
 
-def _manifest_sha(delivery: Delivery) -> str | None:
-    if delivery.manifest is None or not delivery.manifest.exists():
-        return None
-    return sha256_of(delivery.manifest)
-
-
 def _quarantine_file(delivery: Delivery, file_id: int, reason: str, quarantine_dir: Path) -> None:
     """Copy a rejected file (and its manifest) aside with a reason file; landing is untouched."""
     target = quarantine_dir / "files" / f"{file_id:06d}_{delivery.name}"
@@ -164,12 +158,28 @@ class _Pending:
         )
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What every pass of one ingest shares: its run id, folders and pseudonym key."""
+
+    run_id: str
+    scratch: Path
+    quarantine_dir: Path
+    pseudonym_key: bytes | None = field(default=None, repr=False)
+
+    def pass_file(self, con: duckdb.DuckDBPyConnection, item: _Pending) -> PassFile:
+        key = self.pseudonym_key
+        context = LoadContext(con, item.file_id, self.run_id, self.scratch, item.sha, key)
+        return PassFile(item.delivery, context)
+
+
 def _hash(delivery: Delivery) -> tuple[int, str, str, str | None, float]:
     """Size, stat fingerprint, sha256 and manifest sha256 of a delivery, and the seconds
     they took. ``hashlib`` lets go of the interpreter while it hashes, so threads help."""
     started = time.perf_counter()
     sha = sha256_of(delivery.path)
-    manifest_sha = _manifest_sha(delivery)
+    manifest = delivery.manifest
+    manifest_sha = sha256_of(manifest) if manifest is not None and manifest.exists() else None
     # After hashing: equal to discovery's fingerprint, the sums are of the bytes discovered.
     size, fingerprint = _fingerprint(delivery)
     return size, fingerprint, sha, manifest_sha, time.perf_counter() - started
@@ -282,17 +292,14 @@ def ingest_landing(
     if candidates:
         progress(f"ingest: {len(candidates)} new or changed files in {landing}")
     pending = _prepare(con, candidates, report)
+    run = _Run(run_id, scratch, quarantine_dir, pseudonym_key)
     done = [False] * len(pending)
     finished = 0
     for number, item in enumerate(pending):
         if done[number]:
             continue
         batch = _next_batch(pending, done, number)
-        _ingest_batch(
-            con, [pending[later] for later in batch], run_id, scratch, quarantine_dir, pseudonym_key
-        )
-        for later in batch:
-            done[later] = True
+        _ingest_batch(con, batch, run)
         finished += len(batch)
         progress(
             f"ingest: {finished}/{len(pending)} files read "
@@ -310,11 +317,7 @@ def ingest_landing(
 
 
 class _Moved(Exception):  # noqa: N818 - not an error: files to leave for the next ingest
-    """Files whose size or modification time changed while they were being read."""
-
-    def __init__(self, items: list[_Pending]) -> None:
-        super().__init__(", ".join(item.delivery.name for item in items))
-        self.items = items
+    """A file's size or modification time changed while the pass read it."""
 
 
 def _moved(item: _Pending) -> bool:
@@ -336,11 +339,11 @@ def _require_insertion_order(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[int]:
-    """Indexes of the files read in one pass with ``pending[first]``: later ones of its system."""
+def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[_Pending]:
+    """The files read in one pass with ``pending[first]``: later ones of its system, now done."""
     reader = pending[first].reader
     limit = reader.BATCH_BYTES or BATCH_BYTES
-    batch: list[int] = []
+    batch: list[_Pending] = []
     size = 0
     for number in range(first, len(pending)):
         item = pending[number]
@@ -348,19 +351,13 @@ def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[i
             continue
         if batch and (len(batch) >= BATCH_FILES or size + item.size > limit):
             break
-        batch.append(number)
+        batch.append(item)
+        done[number] = True
         size += item.size
     return batch
 
 
-def _ingest_batch(
-    con: duckdb.DuckDBPyConnection,
-    batch: list[_Pending],
-    run_id: str,
-    scratch: Path,
-    quarantine_dir: Path,
-    pseudonym_key: bytes | None,
-) -> None:
+def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run: _Run) -> None:
     """Read files of one system in arrival order, as few transactions as the rules allow.
 
     Whether a new file is a duplicate depends on what is loaded before it: a file with
@@ -371,24 +368,17 @@ def _ingest_batch(
     shas: set[str] = set()
     for item in batch:
         if item.entry is None and item.sha in shas:
-            _ingest_part(con, part, run_id, scratch, quarantine_dir, pseudonym_key)
+            _ingest_part(con, part, run)
             part, shas = [], set()
         part.append(item)
         shas.add(item.sha)
         if item.entry is not None:
             shas.add(item.entry.sha256)
     if part:
-        _ingest_part(con, part, run_id, scratch, quarantine_dir, pseudonym_key)
+        _ingest_part(con, part, run)
 
 
-def _ingest_part(
-    con: duckdb.DuckDBPyConnection,
-    part: list[_Pending],
-    run_id: str,
-    scratch: Path,
-    quarantine_dir: Path,
-    pseudonym_key: bytes | None,
-) -> None:
+def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run) -> None:
     """One transaction: duplicates, corrections and one pass over the rest.
 
     Should anything but a file's own rejection go wrong, the transaction is rolled back
@@ -412,29 +402,17 @@ def _ingest_part(
     con.execute("begin transaction")
     try:
         _supersede(con, part)
-        files = [
-            PassFile(
-                item.delivery,
-                LoadContext(con, item.file_id, run_id, scratch, item.sha, pseudonym_key),
-            )
-            for item in to_read
-        ]
-        read = dict(
-            zip(
-                [item.file_id for item in to_read],
-                engine.load_pass(reader, files) if files else [],
-                strict=True,
-            )
-        )
-        moved = [item for item in part if _moved(item)]
-        if moved:
-            raise _Moved(moved)
+        files = [run.pass_file(con, item) for item in to_read]
+        outcomes = engine.load_pass(reader, files) if files else []
+        read = {item.file_id: outcome for item, outcome in zip(to_read, outcomes, strict=True)}
+        if any(_moved(item) for item in part):
+            raise _Moved
         alone = read.get(part[0].file_id) if len(part) == 1 else None
         if alone is not None and alone.status == "rejected":
+            # A transaction of its own (see above), in which a rejected correction supersedes.
             con.execute("rollback")
-            _record_alone(con, part[0], alone, run_id, started)
-            _report(part[0], "rejected", alone.reason, quarantine_dir)
-            return
+            con.execute("begin transaction")
+            _supersede(con, part)
         shared = (time.perf_counter() - started) / len(part)
         entries = []
         for item in part:
@@ -448,20 +426,18 @@ def _ingest_part(
                 status = "loaded"
                 reason = f"correction of file_id {item.entry.file_id}" if item.entry else None
             seconds = item.seconds + shared
-            entries.append(item.ledger_entry(run_id, status, reason, outcome, seconds))
+            entries.append(item.ledger_entry(run.run_id, status, reason, outcome, seconds))
         ledger.forget_quarantined(
             con, [entry.file_id for entry in entries if entry.status == "rejected"]
         )
         ledger.record(con, entries)
         failpoint("ingest")
         con.execute("commit")
-    except _Moved as changed:
-        # A file changed while the pass read it: read the pass again without it.
+    except _Moved:
+        # A file changed while the pass read it: read the pass again, whose first look
+        # (above) defers it (a changed fingerprint does not change back).
         con.execute("rollback")
-        for item in changed.items:
-            item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
-        rest = [item for item in part if item not in changed.items]
-        _ingest_part(con, rest, run_id, scratch, quarantine_dir, pseudonym_key)
+        _ingest_part(con, part, run)
         return
     except Exception as exc:
         con.execute("rollback")
@@ -475,10 +451,10 @@ def _ingest_part(
             type(exc).__name__,
         )
         for item in part:
-            _ingest_part(con, [item], run_id, scratch, quarantine_dir, pseudonym_key)
+            _ingest_part(con, [item], run)
         return
     for item, entry in zip(part, entries, strict=True):
-        _report(item, entry.status, twin_of[item.file_id] or entry.reason, quarantine_dir)
+        _report(item, entry.status, twin_of[item.file_id] or entry.reason, run.quarantine_dir)
 
 
 def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
@@ -487,23 +463,6 @@ def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
         if item.entry is not None:
             item.reader.delete_file_rows(con, item.entry.file_id)
             ledger.supersede(con, item.entry.file_id, by=item.file_id)
-
-
-def _record_alone(
-    con: duckdb.DuckDBPyConnection,
-    item: _Pending,
-    outcome: FileOutcome,
-    run_id: str,
-    started: float,
-) -> None:
-    """A file rejected alone, in a transaction of its own; a rejected correction still
-    supersedes what came before under its name."""
-    con.execute("begin transaction")
-    _supersede(con, [item])
-    ledger.forget_quarantined(con, [item.file_id])
-    seconds = item.seconds + time.perf_counter() - started
-    ledger.record(con, [item.ledger_entry(run_id, "rejected", outcome.reason, outcome, seconds)])
-    con.execute("commit")
 
 
 def _report(item: _Pending, status: str, detail: str | None, quarantine_dir: Path) -> None:

@@ -197,12 +197,11 @@ def _check_copy(file: PassFile, copy: Path, line_ends: int, final_newline: bool)
 
 
 def unreadable(file: Admitted, exc: duckdb.Error) -> FileOutcome:
-    """A snapshot DuckDB's reader cannot parse at all (its header and trailer were sound)."""
-    fields = _read_last_line(file.delivery.path).split(";")
-    declared = int(fields[1]) if len(fields) == 3 and fields[1].isdigit() else None
+    """A snapshot DuckDB's reader cannot parse at all (its header and trailer were sound:
+    ``admit`` found the records its trailer declares)."""
     first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return FileOutcome.rejected(
-        f"cannot read as ';'-separated CSV: {first_line}", rows_declared=declared
+        f"cannot read as ';'-separated CSV: {first_line}", rows_declared=file.declared
     )
 
 

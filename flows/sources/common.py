@@ -206,6 +206,14 @@ def paths_sql(files: Sequence[Admitted]) -> str:
     return "[" + ", ".join(sql_literal(str(file.delivery.path)) for file in files) + "]"
 
 
+def date_of(text: str) -> date | None:
+    """A ``JJJJMMDD`` text as a date, None when it is not one."""
+    try:
+        return datetime.strptime(text, "%Y%m%d").date() if re.fullmatch(r"\d{8}", text) else None
+    except ValueError:
+        return None
+
+
 def dated_delivery(
     path: Path, pattern: re.Pattern[str], system: str, entity: str | None = None
 ) -> Delivery | None:
@@ -213,11 +221,8 @@ def dated_delivery(
     does not match ``pattern`` or its date is not a date. ``pattern``'s last group is the
     date; a group named ``entity`` (if any) gives the entity."""
     match = pattern.match(path.name)
-    if not match:
-        return None
-    try:
-        delivered = datetime.strptime(match.group(match.lastindex or 0), "%Y%m%d").date()
-    except ValueError:
+    delivered = date_of(match.group(match.lastindex or 0)) if match else None
+    if match is None or delivered is None:
         return None
     found = match.groupdict().get("entity", entity)
     return Delivery(path=path, system=system, entity=found, delivery_date=delivered)
@@ -301,10 +306,8 @@ def csv_reader_sql(files: str, delim: str, names: Sequence[str], prefix: str) ->
 
 def renumber_rejects(con: duckdb.DuckDBPyConnection, rejects: str, path: Path) -> None:
     """Set the ``line`` of the CSV rejects of a read of ``path`` alone from their byte
-    offset, which DuckDB gets right. DuckDB 2.0 counts lines per buffer, and a buffer that
-    ends inside a line end after an empty last field loses one: a 190 MB BVH snapshot had
-    its trailer reported one line early (and was rejected for it); a record quarantined
-    after such a boundary would name the wrong line."""
+    offset, which DuckDB gets right: DuckDB 2.0 counts lines per buffer and can lose one at
+    a buffer's end ("The lines of DuckDB's CSV rejects", decision 0013)."""
     offsets = [
         offset
         for (offset,) in con.execute(

@@ -1,13 +1,10 @@
 """COMPAS, the OM's old case system: fixed-width ISO-8859-1 snapshots of suspect-cases.
 
 DuckDB reads the files as lines (``encoding='latin-1'``), many snapshots in one scan; SQL
-cuts the fields with ``substr``. A snapshot repeats nearly every record of the one before,
-so a record's content is kept once per scan (decision 0009): every distinct line is typed,
-checked and pseudonymised once (``compas_batch_parsed``), the engine's scan table holds per
-line its file and the key of its text (no line as delivered is kept in a table), and the
-sound records are stored as versions (``raw.compas_record_versions``) and lines
-(``raw.compas_snapshot_lines``), joined back into one row per record by the view
-``raw.compas_verdachtezaken``.
+cuts the fields with ``substr``. A record's content is kept once per scan (decision 0009):
+every distinct line is typed, checked and pseudonymised once (``compas_batch_parsed``), the
+scan table holds per line its file and the key of its text, and the sound records are
+stored as versions and lines, which the view ``raw.compas_verdachtezaken`` joins back.
 
 Personal fields (positions 14-70) become ``bsn_status`` and keyed pseudonyms
 (flows/pseudonym.py) once per distinct identity block; a line kept as ``raw_record`` has
@@ -20,13 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
 import duckdb
 
-from flows.errors import DwhError, RejectedFile
+from flows.errors import DwhError
 from flows.pseudonym import key_parameters, pseudonym_columns_sql, require_key
 from flows.sources import common
 from flows.sources.common import Admitted, Delivery, FileOutcome, PassFile, Scan, Tally
@@ -274,24 +271,19 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
                 arg_max(line_key, rowid) as last_key
             from pass_scan group by file_index
         ),
-        marks as (
-            select lines.file_index, lines.rowid as line_index, marked.record_type
-            from pass_scan as lines
-            inner join (
-                select line_key, record_type from compas_batch_parsed
-                where record_type in ('0', '9')
-            ) as marked using (line_key)
-        ),
         misplaced as (
             select
                 files.file_index,
-                min(marks.line_index) filter (
-                    where marks.record_type = '9' and marks.line_index < files.last_index
+                min(lines.rowid) filter (
+                    where marks.record_type = '9' and lines.rowid < files.last_index
                 ) - any_value(files.first_index) + 1 as trailer_at,
-                min(marks.line_index) filter (
-                    where marks.record_type = '0' and marks.line_index > files.first_index
+                min(lines.rowid) filter (
+                    where marks.record_type = '0' and lines.rowid > files.first_index
                 ) - any_value(files.first_index) + 1 as header_at
-            from marks inner join files using (file_index)
+            from pass_scan as lines
+            inner join files using (file_index)
+            inner join compas_batch_parsed as marks using (line_key)
+            where marks.record_type in ('0', '9')
             group by files.file_index
         )
         select
@@ -308,37 +300,33 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> dict[int, _Summary]:
     return {row[0]: _Summary(row[1], row[2:5], row[5:8], row[8], row[9]) for row in rows}
 
 
-def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int:
-    """Reject the file unless header and trailer are right; the declared records."""
+def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int | FileOutcome:
+    """The declared records when header and trailer are right, else the rejection."""
     if summary is None:
-        raise RejectedFile("file is empty: no header record")
+        return FileOutcome.rejected("file is empty: no header record")
     total = summary.lines
     record_type, length, stamp = summary.header
     if record_type != "0" or length != RECORD_LENGTH:
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"line 1 is not a header record '0<JJJJMMDD>' of {RECORD_LENGTH} characters "
             f"(record type '{record_type}', {length} characters)"
         )
     stamp = stamp or ""
-    try:
-        header_date = (
-            datetime.strptime(stamp, "%Y%m%d").date() if re.fullmatch(r"[0-9]{8}", stamp) else None
-        )
-    except ValueError:
-        header_date = None
+    # In Python, not SQL: DuckDB takes '00000101' for a date (decision 0013, Measured).
+    header_date = common.date_of(stamp)
     if header_date is None:
-        raise RejectedFile(f"header extraction date '{stamp}' is not a date JJJJMMDD")
+        return FileOutcome.rejected(f"header extraction date '{stamp}' is not a date JJJJMMDD")
     if header_date != extraction:
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"header extraction date {header_date:%Y%m%d} differs from the date in the "
             f"file name {extraction:%Y%m%d}"
         )
     if summary.misplaced_trailer is not None:
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"trailer found at line {summary.misplaced_trailer}, it must be the last line"
         )
     if summary.second_header is not None:
-        raise RejectedFile(f"second header found at line {summary.second_header}")
+        return FileOutcome.rejected(f"second header found at line {summary.second_header}")
 
     record_type, length, count = summary.trailer
     count = count or ""
@@ -348,13 +336,13 @@ def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int
         or length != RECORD_LENGTH
         or not re.fullmatch(r"[0-9]{9}", count)
     ):
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"no valid trailer '9<count of 9 digits>' of {RECORD_LENGTH} characters on the "
             f"last line (line {total}: record type '{record_type}', {length} characters)"
         )
     declared = int(count)
     if declared != total - 2:
-        raise RejectedFile(
+        return FileOutcome.rejected(
             f"trailer declares {declared} data records, the file has {total - 2} "
             f"between header and trailer",
             rows_declared=declared,
@@ -403,15 +391,11 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
         )
 
     def judge(tallies: Sequence[Tally]) -> list[int | FileOutcome]:
-        summaries, verdicts = _summaries(con), list[int | FileOutcome]()
-        for index, file in enumerate(files):
-            try:
-                verdicts.append(
-                    _check_header_and_trailer(summaries.get(index), file.delivery.delivery_date)
-                )
-            except RejectedFile as rejection:
-                verdicts.append(FileOutcome.of(rejection))
-        return verdicts
+        summaries = _summaries(con)
+        return [
+            _check_header_and_trailer(summaries.get(index), file.delivery.delivery_date)
+            for index, file in enumerate(files)
+        ]
 
     return Scan(
         files,

@@ -1,22 +1,14 @@
 """The pass engine: one way to read files of one system, whatever the system (decision 0013).
 
 ``load_pass(reader, files)`` runs in the caller's transaction (ingest owns transactions
-and the ledger) and returns one ``FileOutcome`` per file, in the order given. Per file it
-runs the reader's door checks (``admit``); the admitted files are one SQL scan (``scan``)
-into the scan table, where per file the engine checks that its rows are one run, lets the
-reader judge it on its tally (``Scan.judge``), numbers its lines, quarantines its records
-with a problem, stores the others and counts them. A file the door checks or the judge set
-aside is read again in a pass of its own; in a pass of one, a DuckDB error is the file's
-verdict when the reader says so (``unreadable``), in a pass of many it is raised and the
-caller reads the files one by one. Temporary tables of a scan and scratch copies of its
-files are removed after it, whatever happened.
+and the ledger) and returns one ``FileOutcome`` per file, in the order given. What it
+owns (door checks, scan table, contiguity, judging, line numbers, quarantine, insert,
+tallies, clean-up) and when a file is read again alone: decision 0013.
 
-Line numbers: a row's place in the scan minus the place of its file's first row, plus the
-line of that row; where lines after it hold no row (``Scan.skipped``), record k is on the
-k-th line that holds one. The place is the ``rowid`` of the scan table, for every reader:
-DuckDB keeps a read's order in the table it creates (preserve_insertion_order, which
-``ingest_landing`` requires), and a scan whose statement does not keep it restores it
-(GPS). (A table created in an open transaction numbers its rows from a large offset.)
+Line numbers come from the ``rowid`` of the scan table, for every reader ("Line numbers"
+in decision 0013): DuckDB keeps a read's order in the table it creates
+(preserve_insertion_order, which ``ingest_landing`` requires). (A table created in an open
+transaction numbers its rows from a large offset.)
 """
 
 from __future__ import annotations

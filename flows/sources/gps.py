@@ -169,11 +169,9 @@ def _checked_sql(reader: str) -> str:
     a record with a problem, ``raw_record`` (the record with its personal fields masked).
 
     The pseudonyms are computed once per distinct (BSN, birth date, surname) of the read
-    and joined to its records: a person has many rows. The personal fields live only
-    inside this one statement (``typed`` is materialised so that the files are read once).
-    The join does not keep the read's order, which the engine numbers lines by (the
-    ``rowid`` of the table this creates): the records are put back in it by their place in
-    the read, ``scan_index`` (decision 0013).
+    and joined; the personal fields live only inside this statement (``typed`` is
+    materialised so that the files are read once). The join loses the read's order, which
+    the engine numbers lines by: ``scan_index`` restores it ("Line numbers", decision 0013).
     """
     return f"""
         with typed as materialized (
@@ -235,22 +233,11 @@ def _checked_sql(reader: str) -> str:
                 and verdachte_achternaam is not distinct from identity_surname
         )
         select
-            file_index,
-            zaak_id_value as zaak_id,
-            parketnummer,
-            compas_parketnummer,
-            bsn_status,
-            person_pseudonym,
-            name_pseudonym,
-            instroomdatum_value as instroomdatum,
-            aanleverende_instantie,
-            wetsartikel,
-            afdoening,
-            afdoeningsdatum_value as afdoeningsdatum,
-            gewijzigd_op_value as gewijzigd_op,
-            gewijzigd_op as gewijzigd_op_text,
-            verwijderd_value as verwijderd,
-            problem,
+            file_index, zaak_id_value as zaak_id, parketnummer, compas_parketnummer,
+            bsn_status, person_pseudonym, name_pseudonym, instroomdatum_value as instroomdatum,
+            aanleverende_instantie, wetsartikel, afdoening,
+            afdoeningsdatum_value as afdoeningsdatum, gewijzigd_op_value as gewijzigd_op,
+            gewijzigd_op as gewijzigd_op_text, verwijderd_value as verwijderd, problem,
             case when problem is not null then {_masked_record_sql()} end as raw_record
         from checked
         order by scan_index
@@ -340,12 +327,11 @@ def _duckdb_shape(con: duckdb.DuckDBPyConnection, path: str) -> tuple[_Shape, in
 def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     """One ``read_csv`` over the files, typed, checked and pseudonymised by ``_checked_sql``.
 
-    A file alone is read the careful way: DuckDB's line reader counts its lines, its CSV
-    reader keeps the unreadable records with their line (quarantined), and a file whose
-    records do not add up to its data lines is rejected. In a pass of many, a file with an
-    unreadable record or with fewer records than data lines is read again alone: DuckDB's
-    rejects of a read over many files can miss some (an unterminated quote in a later
-    file, seen with DuckDB 2.0), so a file's rejects are only taken from a read of it alone.
+    A file alone is read the careful way: DuckDB's line reader counts its lines, its
+    unreadable records are quarantined, and records that do not add up to its data lines
+    reject it. In a pass of many, a file with an unreadable record or too few records is
+    read again alone: DuckDB's rejects of a read over many files can miss some (an
+    unterminated quote in a later file, seen with DuckDB 2.0).
     """
     key = require_key(files[0].ctx.pseudonym_key, files[0].delivery.name)
     paths = common.paths_sql(files)
