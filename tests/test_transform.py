@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+from dbt.cli.main import dbtRunner
 
 from flows.ingest import ingest_landing
 from flows.settings import Settings
-from flows.transform import run_dbt
+from flows.transform import dbt_args, release_dbt_database, run_dbt
 
 from conftest import rows
 
@@ -134,6 +135,11 @@ def test_an_incremental_build_tests_the_staging_rows_of_its_new_files_and_a_fail
     (unmapped,) = [failure for failure in second.failed_tests if check in failure.check]
     assert "unmapped_code=XYZ" in unmapped.message
     assert (unmapped.file, unmapped.row) == ("BVH_ONDERZOEK_20220430.csv", 3)
+    # A hand-run `dbt test` tests every row: meta.build_delta still holds the night's delta.
+    hand_run = dbtRunner().invoke([*dbt_args(settings, "test", date(2022, 6, 30)), "-s", not_null])
+    release_dbt_database()
+    assert hand_run.success, hand_run.exception
+    assert "source_file_id >" not in _compiled_test(settings, not_null)
 
     third = run_dbt(settings, date(2022, 6, 30), progress=lambda line: None)
     assert not third.incremental and third.build_reason == "no finished build to continue from"
