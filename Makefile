@@ -12,6 +12,8 @@ SCALE ?= 1.0
 SEED ?= 20230215
 # The demo's last delivered day: the edition that holds every demo report year.
 PEILDATUM ?= 2023-12-31
+# make test runs the suite on two workers (tests/conftest.py groups tests that share a fixture).
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-fast lint bench clean install install-spark java
 
@@ -41,7 +43,7 @@ run: $(STAMP)
 	$(BIN)/dwh run --peildatum $(PEILDATUM)
 
 test: $(SPARK_STAMP) java
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not e2e"

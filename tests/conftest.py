@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -81,6 +82,51 @@ def ingest(
         )
 
     return _ingest
+
+
+# --- Two test workers (make test: pytest -n 2 --dist loadgroup) ---
+
+# The modules that take longest, in the order they start: a worker that takes one late
+# would leave the other idle at the end. The rest follow in their usual order.
+LONGEST_FIRST = (
+    "test_operations",
+    "test_spark",
+    "test_pipeline",
+    "test_guards",
+    "test_incremental",
+    "test_reference",
+    "test_transform",
+)
+# Tests that share a session fixture this expensive run on one worker, which builds it once.
+SHARED_SESSION_FIXTURES = {"analyst_warehouse", "old_duckdb"}
+
+
+# An xdist worker's __main__ has no file; pyspark (which Great Expectations imports when it
+# is installed) takes such a __main__ for its own doctest run and exits the worker.
+_main = sys.modules["__main__"]
+if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    _main.__file__ = "<pytest-xdist worker>"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One xdist group per module (its module fixtures are built once, on one worker), and
+    one group for every module that uses a shared session fixture; longest modules first."""
+    sharing = {
+        item.module.__name__
+        for item in items
+        if isinstance(item, pytest.Function)
+        and SHARED_SESSION_FIXTURES.intersection(item.fixturenames)
+    }
+    for item in items:
+        module = item.module.__name__ if isinstance(item, pytest.Function) else item.nodeid
+        item.add_marker(pytest.mark.xdist_group("shared" if module in sharing else module))
+
+    def rank(item: pytest.Item) -> int:
+        module = item.module.__name__ if isinstance(item, pytest.Function) else ""
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> list[tuple]:
