@@ -126,11 +126,19 @@ class _Pending:
     seconds: float  # spent on it before reading (stat, sha256)
     file_id: int = 0
     arrival_seq: int = 0
+    twin: str | None = None  # a loaded file with its bytes: this file is its duplicate
     outcome: IngestReport = field(default_factory=IngestReport)
 
-    def ledger_entry(
-        self, run_id: str, status: str, reason: str | None, read: FileOutcome | None, seconds: float
-    ) -> ledger.Entry:
+    def ledger_entry(self, run_id: str, read: FileOutcome | None, seconds: float) -> ledger.Entry:
+        """The file's ledger row: a duplicate of its twin, else what its pass ``read``."""
+        reason: str | None
+        if self.twin is not None:
+            status, reason = "duplicate", f"byte-identical to {self.twin}"
+        elif read is not None and read.status == "rejected":
+            status, reason = "rejected", read.reason
+        else:
+            status = "loaded"
+            reason = f"correction of file_id {self.entry.file_id}" if self.entry else None
         delivery = self.delivery
         declared = read.rows_declared if read else None
         return ledger.Entry(
@@ -193,11 +201,9 @@ def _prepare(
     """Hash the candidates; give each that must be read its file id and arrival sequence.
 
     A file whose bytes (and manifest) equal its ledger row was only touched: its new
-    modification time is remembered and it is not read. The others get file ids and
-    arrival sequence numbers in arrival order, exactly as reading them one by one would,
-    so that reading them in another order (a system's files in one batch) changes neither.
-    A file whose size or modification time changed since discovery (still being copied)
-    is deferred: it gets no file id and no ledger row, and the next ingest reads it.
+    modification time is remembered and it is not read. The others get both in arrival
+    order, so that reading a system's files in one pass changes neither. A file that
+    changed since discovery is deferred (decision 0013, "A file still being copied").
     """
     pending = []
     started = time.perf_counter()
@@ -271,8 +277,7 @@ def ingest_landing(
     ``pseudonym_key`` (``flows.pseudonym.load_or_create_key``) is required as soon as a
     file with personal data (COMPAS, GPS) is to be read.
 
-    A system's new files are read many at a time (up to ``BATCH_FILES`` files and
-    ``BATCH_BYTES`` bytes, or the reader's own ``BATCH_BYTES``), each pass in one
+    A system's new files are read many at a time (``_batches``), each pass in one
     transaction; the files of a pass that failed are read one by one. Systems do not
     depend on each other (duplicates and corrections are per system and name), and file
     ids and arrival sequence numbers are given out in arrival order beforehand, so the
@@ -293,17 +298,13 @@ def ingest_landing(
         progress(f"ingest: {len(candidates)} new or changed files in {landing}")
     pending = _prepare(con, candidates, report)
     run = _Run(run_id, scratch, quarantine_dir, pseudonym_key)
-    done = [False] * len(pending)
     finished = 0
-    for number, item in enumerate(pending):
-        if done[number]:
-            continue
-        batch = _next_batch(pending, done, number)
+    for batch in _batches(pending):
         _ingest_batch(con, batch, run)
         finished += len(batch)
         progress(
             f"ingest: {finished}/{len(pending)} files read "
-            f"({len(batch)} {item.delivery.system} files in one pass)"
+            f"({len(batch)} {batch[0].delivery.system} files in one pass)"
         )
     for item in pending:  # what happened, in arrival order
         report.loaded += item.outcome.loaded
@@ -339,22 +340,21 @@ def _require_insertion_order(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[_Pending]:
-    """The files read in one pass with ``pending[first]``: later ones of its system, now done."""
-    reader = pending[first].reader
-    limit = reader.BATCH_BYTES or BATCH_BYTES
-    batch: list[_Pending] = []
-    size = 0
-    for number in range(first, len(pending)):
-        item = pending[number]
-        if done[number] or item.reader is not reader:
-            continue
-        if batch and (len(batch) >= BATCH_FILES or size + item.size > limit):
-            break
+def _batches(pending: list[_Pending]) -> list[list[_Pending]]:
+    """The passes: each system's files in arrival order, cut at ``BATCH_FILES`` files or
+    the reader's ``BATCH_BYTES`` (ingest's by default; the first file always), ordered by
+    their first file."""
+    batches: list[list[_Pending]] = []
+    current: dict[SourceReader, tuple[list[_Pending], int]] = {}
+    for item in pending:
+        batch, size = current.get(item.reader, ([], 0))
+        limit = item.reader.BATCH_BYTES or BATCH_BYTES
+        if not batch or len(batch) >= BATCH_FILES or size + item.size > limit:
+            batch, size = [], 0
+            batches.append(batch)
         batch.append(item)
-        done[number] = True
-        size += item.size
-    return batch
+        current[item.reader] = (batch, size + item.size)
+    return batches
 
 
 def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run: _Run) -> None:
@@ -386,19 +386,19 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
     rejected alone in its pass is recorded in a transaction of its own: DuckDB may have
     aborted the pass's transaction on the error that rejected it.
     """
-    moved = [item for item in part if _moved(item)]
-    for item in moved:
-        item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
-    part = [item for item in part if item not in moved]
+    for item in part:
+        if _moved(item):
+            item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
+    part = [item for item in part if not item.outcome.deferred]
     if not part:
         return
     started = time.perf_counter()
     reader = part[0].reader
-    twins = ledger.loaded_twins(
-        con, [item.sha for item in part if item.entry is None], reader.SYSTEM
-    )
-    twin_of = {item.file_id: twins.get(item.sha) if item.entry is None else None for item in part}
-    to_read = [item for item in part if twin_of[item.file_id] is None]
+    new = [item for item in part if item.entry is None]
+    twins = ledger.loaded_twins(con, [item.sha for item in new], reader.SYSTEM)
+    for item in new:
+        item.twin = twins.get(item.sha)
+    to_read = [item for item in part if item.twin is None]
     con.execute("begin transaction")
     try:
         _supersede(con, part)
@@ -407,26 +407,16 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
         read = {item.file_id: outcome for item, outcome in zip(to_read, outcomes, strict=True)}
         if any(_moved(item) for item in part):
             raise _Moved
-        alone = read.get(part[0].file_id) if len(part) == 1 else None
-        if alone is not None and alone.status == "rejected":
+        if len(part) == 1 and [outcome.status for outcome in outcomes] == ["rejected"]:
             # A transaction of its own (see above), in which a rejected correction supersedes.
             con.execute("rollback")
             con.execute("begin transaction")
             _supersede(con, part)
         shared = (time.perf_counter() - started) / len(part)
-        entries = []
-        for item in part:
-            twin, outcome = twin_of[item.file_id], read.get(item.file_id)
-            reason: str | None
-            if twin is not None:
-                status, reason = "duplicate", f"byte-identical to {twin}"
-            elif outcome is not None and outcome.status == "rejected":
-                status, reason = "rejected", outcome.reason
-            else:
-                status = "loaded"
-                reason = f"correction of file_id {item.entry.file_id}" if item.entry else None
-            seconds = item.seconds + shared
-            entries.append(item.ledger_entry(run.run_id, status, reason, outcome, seconds))
+        entries = [
+            item.ledger_entry(run.run_id, read.get(item.file_id), item.seconds + shared)
+            for item in part
+        ]
         ledger.forget_quarantined(
             con, [entry.file_id for entry in entries if entry.status == "rejected"]
         )
@@ -454,7 +444,7 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
             _ingest_part(con, [item], run)
         return
     for item, entry in zip(part, entries, strict=True):
-        _report(item, entry.status, twin_of[item.file_id] or entry.reason, run.quarantine_dir)
+        _report(item, entry, run.quarantine_dir)
 
 
 def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
@@ -465,15 +455,15 @@ def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
             ledger.supersede(con, item.entry.file_id, by=item.file_id)
 
 
-def _report(item: _Pending, status: str, detail: str | None, quarantine_dir: Path) -> None:
+def _report(item: _Pending, entry: ledger.Entry, quarantine_dir: Path) -> None:
     """What became of a committed file, on its report (and a rejected file's copy aside)."""
     name, report = item.delivery.name, item.outcome
-    if status == "duplicate":
-        report.duplicates.append((name, detail or ""))
-    elif status == "rejected":
-        assert detail is not None
-        report.rejected.append((name, detail))
-        _quarantine_file(item.delivery, item.file_id, detail, quarantine_dir)
+    if item.twin is not None:
+        report.duplicates.append((name, item.twin))
+    elif entry.status == "rejected":
+        assert entry.reason is not None
+        report.rejected.append((name, entry.reason))
+        _quarantine_file(item.delivery, item.file_id, entry.reason, quarantine_dir)
     else:
         report.loaded.append(name)
         if item.entry is not None:
