@@ -13,8 +13,6 @@ from typing import Any, Literal, NamedTuple, Protocol
 
 import duckdb
 
-from flows.errors import RejectedFile
-
 CHUNK = 1 << 20
 
 
@@ -98,10 +96,6 @@ class FileOutcome:
     @classmethod
     def rejected(cls, reason: str, rows_declared: int | None = None) -> FileOutcome:
         return cls("rejected", rows_declared, reason=reason)
-
-    @classmethod
-    def of(cls, rejection: RejectedFile) -> FileOutcome:
-        return cls.rejected(rejection.reason, rejection.rows_declared)
 
 
 class Tally(NamedTuple):
@@ -189,11 +183,8 @@ class SourceReader(Protocol):
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def sql_literal(text: str) -> str:
