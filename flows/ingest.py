@@ -275,13 +275,11 @@ def ingest_landing(
     """Load every new or corrected delivery in ``landing``; return what happened.
 
     ``pseudonym_key`` (``flows.pseudonym.load_or_create_key``) is required as soon as a
-    file with personal data (COMPAS, GPS) is to be read.
-
-    A system's new files are read many at a time (``_batches``), each pass in one
-    transaction; the files of a pass that failed are read one by one. Systems do not
-    depend on each other (duplicates and corrections are per system and name), and file
-    ids and arrival sequence numbers are given out in arrival order beforehand, so the
-    outcome is the one of reading every file alone in arrival order.
+    file with personal data (COMPAS, GPS) is to be read. A system's files are read in
+    passes (``_batches``), each in one transaction. Systems do not depend on each other
+    (duplicates and corrections are per system and name), and file ids and arrival
+    sequence numbers are given out beforehand: the outcome is that of reading every file
+    alone in arrival order.
     """
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
@@ -358,12 +356,9 @@ def _batches(pending: list[_Pending]) -> list[list[_Pending]]:
 
 
 def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run: _Run) -> None:
-    """Read files of one system in arrival order, as few transactions as the rules allow.
-
-    Whether a new file is a duplicate depends on what is loaded before it: a file with
-    the bytes of an earlier file of the batch (or of the file an earlier correction
-    replaces) therefore starts a new part, read after the earlier part is committed.
-    """
+    """Read files of one system in arrival order, as few transactions as the rules allow:
+    a new file with the bytes of an earlier file of the batch (or of the file an earlier
+    correction replaces) may be its duplicate, so it starts a part of its own."""
     part: list[_Pending] = []
     shas: set[str] = set()
     for item in batch:
@@ -379,13 +374,10 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run: _R
 
 
 def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run) -> None:
-    """One transaction: duplicates, corrections and one pass over the rest.
-
-    Should anything but a file's own rejection go wrong, the transaction is rolled back
-    and the files are read one by one, which then fails (or not) as it always did. A file
-    rejected alone in its pass is recorded in a transaction of its own: DuckDB may have
-    aborted the pass's transaction on the error that rejected it.
-    """
+    """One transaction: duplicates, corrections and one pass over the rest. Should
+    anything but a file's own rejection go wrong, it is rolled back and the files are read
+    one by one. A file rejected alone in its pass is recorded in a transaction of its own:
+    DuckDB may have aborted the pass's transaction on the error that rejected it."""
     for item in part:
         if _moved(item):
             item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
