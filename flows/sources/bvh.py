@@ -110,16 +110,6 @@ def transcode_to_utf8(source: Path, target: Path) -> int:
     return line_ends if last.endswith(b"\n") else line_ends + 1
 
 
-def _read_last_line(path: Path) -> str:
-    with path.open("rb") as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        handle.seek(max(0, size - 4096))
-        tail = handle.read().decode("utf-8", errors="replace")
-    lines = tail.rstrip("\r\n").splitlines()
-    return lines[-1] if lines else ""
-
-
 def _parse_amount(text: str) -> Decimal | None:
     if not re.match(AMOUNT_PATTERN, text):
         return None
@@ -191,7 +181,11 @@ def _check_copy(file: PassFile, copy: Path, total_lines: int) -> Admitted:
     expected = ";".join(name for name, _ in columns)
     if header != expected:
         raise RejectedFile(f"header does not match the spec: got '{header}', expected '{expected}'")
-    trailer = _read_last_line(copy)
+    with copy.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - 4096))  # the trailer: the last line, in the last 4 KB
+        tail = handle.read().decode("utf-8", errors="replace").rstrip("\r\n").splitlines()
+    trailer = tail[-1] if tail else ""
     fields = trailer.split(";")
     if fields[0] != TRAILER_TAG or len(fields) != 3 or not fields[1].isdigit():
         raise RejectedFile(

@@ -90,10 +90,6 @@ class FileOutcome:
     reason: str | None = None
 
     @classmethod
-    def loaded(cls, declared: int, loaded: int, quarantined: int) -> FileOutcome:
-        return cls("loaded", declared, loaded, quarantined)
-
-    @classmethod
     def rejected(cls, reason: str, rows_declared: int | None = None) -> FileOutcome:
         return cls("rejected", rows_declared, reason=reason)
 

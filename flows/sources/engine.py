@@ -209,7 +209,7 @@ def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None
         bad = quarantined.get(index, 0)
         # With joins or a frame (COMPAS) every row but the frame is a record, sound or bad.
         sound = found[index][3] if counted else tallies[index].rows - 2 * scan.frame - bad
-        outcomes[index] = FileOutcome.loaded(declared, sound, bad)
+        outcomes[index] = FileOutcome("loaded", declared, sound, bad)
     expected = sum(outcome.rows_loaded for outcome in outcomes if outcome is not None)
     if stored != expected:
         # Every record of a kept file is stored or quarantined; should the count ever
