@@ -314,12 +314,8 @@ def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int
 
     record_type, length, count = summary.trailer
     count = count or ""
-    if (
-        total < 2
-        or record_type != "9"
-        or length != RECORD_LENGTH
-        or not re.fullmatch(r"[0-9]{9}", count)
-    ):
+    trailer = record_type == "9" and length == RECORD_LENGTH and re.fullmatch(r"[0-9]{9}", count)
+    if total < 2 or not trailer:
         return FileOutcome.rejected(
             f"no valid trailer '9<count of 9 digits>' of {RECORD_LENGTH} characters on the "
             f"last line (line {total}: record type '{record_type}', {length} characters)"
