@@ -127,7 +127,9 @@ class _Pending:
     file_id: int = 0
     arrival_seq: int = 0
     twin: str | None = None  # a loaded file with its bytes: this file is its duplicate
-    outcome: IngestReport = field(default_factory=IngestReport)
+    # What became of it: loaded, rejected, duplicate or deferred, and the reason or twin.
+    status: str = ""
+    detail: str = ""
 
     def ledger_entry(self, run_id: str, read: FileOutcome | None, seconds: float) -> ledger.Entry:
         """The file's ledger row: a duplicate of its twin, else what its pass ``read``."""
@@ -304,12 +306,18 @@ def ingest_landing(
             f"ingest: {finished}/{len(pending)} files read "
             f"({len(batch)} {batch[0].delivery.system} files in one pass)"
         )
+    with_detail = {
+        "rejected": report.rejected,
+        "duplicate": report.duplicates,
+        "deferred": report.deferred,
+    }
     for item in pending:  # what happened, in arrival order
-        report.loaded += item.outcome.loaded
-        report.rejected += item.outcome.rejected
-        report.duplicates += item.outcome.duplicates
-        report.corrected += item.outcome.corrected
-        report.deferred += item.outcome.deferred
+        if item.status == "loaded":
+            report.loaded.append(item.delivery.name)
+            if item.entry is not None:
+                report.corrected.append(item.delivery.name)
+        else:
+            with_detail[item.status].append((item.delivery.name, item.detail))
     if report.unrecognised:
         progress(f"ingest: ignored files with unknown names: {', '.join(report.unrecognised[:5])}")
     return report
@@ -380,8 +388,8 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
     DuckDB may have aborted the pass's transaction on the error that rejected it."""
     for item in part:
         if _moved(item):
-            item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
-    part = [item for item in part if not item.outcome.deferred]
+            item.status, item.detail = "deferred", _deferral_reason(item.delivery)
+    part = [item for item in part if item.status != "deferred"]
     if not part:
         return
     started = time.perf_counter()
@@ -436,7 +444,9 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
             _ingest_part(con, [item], run)
         return
     for item, entry in zip(part, entries, strict=True):
-        _report(item, entry, run.quarantine_dir)
+        item.status, item.detail = entry.status, item.twin or entry.reason or ""
+        if item.status == "rejected":  # a copy aside, with the reason
+            _quarantine_file(item.delivery, item.file_id, item.detail, run.quarantine_dir)
 
 
 def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
@@ -445,18 +455,3 @@ def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
         if item.entry is not None:
             item.reader.delete_file_rows(con, item.entry.file_id)
             ledger.supersede(con, item.entry.file_id, by=item.file_id)
-
-
-def _report(item: _Pending, entry: ledger.Entry, quarantine_dir: Path) -> None:
-    """What became of a committed file, on its report (and a rejected file's copy aside)."""
-    name, report = item.delivery.name, item.outcome
-    if item.twin is not None:
-        report.duplicates.append((name, item.twin))
-    elif entry.status == "rejected":
-        assert entry.reason is not None
-        report.rejected.append((name, entry.reason))
-        _quarantine_file(item.delivery, item.file_id, entry.reason, quarantine_dir)
-    else:
-        report.loaded.append(name)
-        if item.entry is not None:
-            report.corrected.append(name)
