@@ -1,11 +1,10 @@
 """Ingest: every delivery in the landing folder into the raw tables, exactly once.
 
 Plain functions, no Prefect: the flow in ``flows/nightly.py`` calls ``ingest_landing``.
-This is planning (discover, fingerprint, hash, batch) and transactions: the systems are
-read by their readers (``flows/sources/registry.py``) through the pass engine
-(``flows/sources/engine.py``), and ``flows/ledger.py`` writes what happened to each file.
-A file is read only when it is new to the ledger (by name, size and modification time;
-then by sha256), so a night with one new delivery reads one delivery.
+This is planning (discover, fingerprint, hash, batch) and transactions; the readers
+(``flows/sources/registry.py``), the pass engine and ``flows/ledger.py`` do the rest
+(decision 0013). A file is read only when it is new to the ledger (by name, size and
+modification time; then by sha256), so a night with one new delivery reads one delivery.
 """
 
 from __future__ import annotations
