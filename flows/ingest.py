@@ -1,11 +1,10 @@
 """Ingest: every delivery in the landing folder into the raw tables, exactly once.
 
 Plain functions, no Prefect: the flow in ``flows/nightly.py`` calls ``ingest_landing``.
-This is planning (discover, fingerprint, hash, batch) and transactions: the systems are
-read by their readers (``flows/sources/registry.py``) through the pass engine
-(``flows/sources/engine.py``), and ``flows/ledger.py`` writes what happened to each file.
-A file is read only when it is new to the ledger (by name, size and modification time;
-then by sha256), so a night with one new delivery reads one delivery.
+This is planning (discover, fingerprint, hash, batch) and transactions; the readers
+(``flows/sources/registry.py``), the pass engine and ``flows/ledger.py`` do the rest
+(decision 0013). A file is read only when it is new to the ledger (by name, size and
+modification time; then by sha256), so a night with one new delivery reads one delivery.
 """
 
 from __future__ import annotations
@@ -126,11 +125,21 @@ class _Pending:
     seconds: float  # spent on it before reading (stat, sha256)
     file_id: int = 0
     arrival_seq: int = 0
-    outcome: IngestReport = field(default_factory=IngestReport)
+    twin: str | None = None  # a loaded file with its bytes: this file is its duplicate
+    # What became of it: loaded, rejected, duplicate or deferred, and the reason or twin.
+    status: str = ""
+    detail: str = ""
 
-    def ledger_entry(
-        self, run_id: str, status: str, reason: str | None, read: FileOutcome | None, seconds: float
-    ) -> ledger.Entry:
+    def ledger_entry(self, run_id: str, read: FileOutcome | None, seconds: float) -> ledger.Entry:
+        """The file's ledger row: a duplicate of its twin, else what its pass ``read``."""
+        reason: str | None
+        if self.twin is not None:
+            status, reason = "duplicate", f"byte-identical to {self.twin}"
+        elif read is not None and read.status == "rejected":
+            status, reason = "rejected", read.reason
+        else:
+            status = "loaded"
+            reason = f"correction of file_id {self.entry.file_id}" if self.entry else None
         delivery = self.delivery
         declared = read.rows_declared if read else None
         return ledger.Entry(
@@ -193,11 +202,9 @@ def _prepare(
     """Hash the candidates; give each that must be read its file id and arrival sequence.
 
     A file whose bytes (and manifest) equal its ledger row was only touched: its new
-    modification time is remembered and it is not read. The others get file ids and
-    arrival sequence numbers in arrival order, exactly as reading them one by one would,
-    so that reading them in another order (a system's files in one batch) changes neither.
-    A file whose size or modification time changed since discovery (still being copied)
-    is deferred: it gets no file id and no ledger row, and the next ingest reads it.
+    modification time is remembered and it is not read. The others get both in arrival
+    order, so that reading a system's files in one pass changes neither. A file that
+    changed since discovery is deferred (decision 0013, "A file still being copied").
     """
     pending = []
     started = time.perf_counter()
@@ -269,14 +276,11 @@ def ingest_landing(
     """Load every new or corrected delivery in ``landing``; return what happened.
 
     ``pseudonym_key`` (``flows.pseudonym.load_or_create_key``) is required as soon as a
-    file with personal data (COMPAS, GPS) is to be read.
-
-    A system's new files are read many at a time (up to ``BATCH_FILES`` files and
-    ``BATCH_BYTES`` bytes, or the reader's own ``BATCH_BYTES``), each pass in one
-    transaction; the files of a pass that failed are read one by one. Systems do not
-    depend on each other (duplicates and corrections are per system and name), and file
-    ids and arrival sequence numbers are given out in arrival order beforehand, so the
-    outcome is the one of reading every file alone in arrival order.
+    file with personal data (COMPAS, GPS) is to be read. A system's files are read in
+    passes (``_batches``), each in one transaction. Systems do not depend on each other
+    (duplicates and corrections are per system and name), and file ids and arrival
+    sequence numbers are given out beforehand: the outcome is that of reading every file
+    alone in arrival order.
     """
     if not landing.is_dir():
         raise FileNotFoundError(f"landing folder {landing} does not exist")
@@ -293,24 +297,26 @@ def ingest_landing(
         progress(f"ingest: {len(candidates)} new or changed files in {landing}")
     pending = _prepare(con, candidates, report)
     run = _Run(run_id, scratch, quarantine_dir, pseudonym_key)
-    done = [False] * len(pending)
     finished = 0
-    for number, item in enumerate(pending):
-        if done[number]:
-            continue
-        batch = _next_batch(pending, done, number)
+    for batch in _batches(pending):
         _ingest_batch(con, batch, run)
         finished += len(batch)
         progress(
             f"ingest: {finished}/{len(pending)} files read "
-            f"({len(batch)} {item.delivery.system} files in one pass)"
+            f"({len(batch)} {batch[0].delivery.system} files in one pass)"
         )
+    with_detail = {
+        "rejected": report.rejected,
+        "duplicate": report.duplicates,
+        "deferred": report.deferred,
+    }
     for item in pending:  # what happened, in arrival order
-        report.loaded += item.outcome.loaded
-        report.rejected += item.outcome.rejected
-        report.duplicates += item.outcome.duplicates
-        report.corrected += item.outcome.corrected
-        report.deferred += item.outcome.deferred
+        if item.status == "loaded":
+            report.loaded.append(item.delivery.name)
+            if item.entry is not None:
+                report.corrected.append(item.delivery.name)
+        else:
+            with_detail[item.status].append((item.delivery.name, item.detail))
     if report.unrecognised:
         progress(f"ingest: ignored files with unknown names: {', '.join(report.unrecognised[:5])}")
     return report
@@ -339,31 +345,27 @@ def _require_insertion_order(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def _next_batch(pending: list[_Pending], done: list[bool], first: int) -> list[_Pending]:
-    """The files read in one pass with ``pending[first]``: later ones of its system, now done."""
-    reader = pending[first].reader
-    limit = reader.BATCH_BYTES or BATCH_BYTES
-    batch: list[_Pending] = []
-    size = 0
-    for number in range(first, len(pending)):
-        item = pending[number]
-        if done[number] or item.reader is not reader:
-            continue
-        if batch and (len(batch) >= BATCH_FILES or size + item.size > limit):
-            break
+def _batches(pending: list[_Pending]) -> list[list[_Pending]]:
+    """The passes: each system's files in arrival order, cut at ``BATCH_FILES`` files or
+    the reader's ``BATCH_BYTES`` (ingest's by default; the first file always), ordered by
+    their first file."""
+    batches: list[list[_Pending]] = []
+    current: dict[SourceReader, tuple[list[_Pending], int]] = {}
+    for item in pending:
+        batch, size = current.get(item.reader, ([], 0))
+        limit = item.reader.BATCH_BYTES or BATCH_BYTES
+        if not batch or len(batch) >= BATCH_FILES or size + item.size > limit:
+            batch, size = [], 0
+            batches.append(batch)
         batch.append(item)
-        done[number] = True
-        size += item.size
-    return batch
+        current[item.reader] = (batch, size + item.size)
+    return batches
 
 
 def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run: _Run) -> None:
-    """Read files of one system in arrival order, as few transactions as the rules allow.
-
-    Whether a new file is a duplicate depends on what is loaded before it: a file with
-    the bytes of an earlier file of the batch (or of the file an earlier correction
-    replaces) therefore starts a new part, read after the earlier part is committed.
-    """
+    """Read files of one system in arrival order, as few transactions as the rules allow:
+    a new file with the bytes of an earlier file of the batch (or of the file an earlier
+    correction replaces) may be its duplicate, so it starts a part of its own."""
     part: list[_Pending] = []
     shas: set[str] = set()
     for item in batch:
@@ -379,26 +381,23 @@ def _ingest_batch(con: duckdb.DuckDBPyConnection, batch: list[_Pending], run: _R
 
 
 def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run) -> None:
-    """One transaction: duplicates, corrections and one pass over the rest.
-
-    Should anything but a file's own rejection go wrong, the transaction is rolled back
-    and the files are read one by one, which then fails (or not) as it always did. A file
-    rejected alone in its pass is recorded in a transaction of its own: DuckDB may have
-    aborted the pass's transaction on the error that rejected it.
-    """
-    moved = [item for item in part if _moved(item)]
-    for item in moved:
-        item.outcome.deferred.append((item.delivery.name, _deferral_reason(item.delivery)))
-    part = [item for item in part if item not in moved]
+    """One transaction: duplicates, corrections and one pass over the rest. Should
+    anything but a file's own rejection go wrong, it is rolled back and the files are read
+    one by one. A file rejected alone in its pass is recorded in a transaction of its own:
+    DuckDB may have aborted the pass's transaction on the error that rejected it."""
+    for item in part:
+        if _moved(item):
+            item.status, item.detail = "deferred", _deferral_reason(item.delivery)
+    part = [item for item in part if item.status != "deferred"]
     if not part:
         return
     started = time.perf_counter()
     reader = part[0].reader
-    twins = ledger.loaded_twins(
-        con, [item.sha for item in part if item.entry is None], reader.SYSTEM
-    )
-    twin_of = {item.file_id: twins.get(item.sha) if item.entry is None else None for item in part}
-    to_read = [item for item in part if twin_of[item.file_id] is None]
+    new = [item for item in part if item.entry is None]
+    twins = ledger.loaded_twins(con, [item.sha for item in new], reader.SYSTEM)
+    for item in new:
+        item.twin = twins.get(item.sha)
+    to_read = [item for item in part if item.twin is None]
     con.execute("begin transaction")
     try:
         _supersede(con, part)
@@ -407,26 +406,16 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
         read = {item.file_id: outcome for item, outcome in zip(to_read, outcomes, strict=True)}
         if any(_moved(item) for item in part):
             raise _Moved
-        alone = read.get(part[0].file_id) if len(part) == 1 else None
-        if alone is not None and alone.status == "rejected":
+        if len(part) == 1 and [outcome.status for outcome in outcomes] == ["rejected"]:
             # A transaction of its own (see above), in which a rejected correction supersedes.
             con.execute("rollback")
             con.execute("begin transaction")
             _supersede(con, part)
         shared = (time.perf_counter() - started) / len(part)
-        entries = []
-        for item in part:
-            twin, outcome = twin_of[item.file_id], read.get(item.file_id)
-            reason: str | None
-            if twin is not None:
-                status, reason = "duplicate", f"byte-identical to {twin}"
-            elif outcome is not None and outcome.status == "rejected":
-                status, reason = "rejected", outcome.reason
-            else:
-                status = "loaded"
-                reason = f"correction of file_id {item.entry.file_id}" if item.entry else None
-            seconds = item.seconds + shared
-            entries.append(item.ledger_entry(run.run_id, status, reason, outcome, seconds))
+        entries = [
+            item.ledger_entry(run.run_id, read.get(item.file_id), item.seconds + shared)
+            for item in part
+        ]
         ledger.forget_quarantined(
             con, [entry.file_id for entry in entries if entry.status == "rejected"]
         )
@@ -454,7 +443,9 @@ def _ingest_part(con: duckdb.DuckDBPyConnection, part: list[_Pending], run: _Run
             _ingest_part(con, [item], run)
         return
     for item, entry in zip(part, entries, strict=True):
-        _report(item, entry.status, twin_of[item.file_id] or entry.reason, run.quarantine_dir)
+        item.status, item.detail = entry.status, item.twin or entry.reason or ""
+        if item.status == "rejected":  # a copy aside, with the reason
+            _quarantine_file(item.delivery, item.file_id, item.detail, run.quarantine_dir)
 
 
 def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
@@ -463,18 +454,3 @@ def _supersede(con: duckdb.DuckDBPyConnection, part: list[_Pending]) -> None:
         if item.entry is not None:
             item.reader.delete_file_rows(con, item.entry.file_id)
             ledger.supersede(con, item.entry.file_id, by=item.file_id)
-
-
-def _report(item: _Pending, status: str, detail: str | None, quarantine_dir: Path) -> None:
-    """What became of a committed file, on its report (and a rejected file's copy aside)."""
-    name, report = item.delivery.name, item.outcome
-    if status == "duplicate":
-        report.duplicates.append((name, detail or ""))
-    elif status == "rejected":
-        assert detail is not None
-        report.rejected.append((name, detail))
-        _quarantine_file(item.delivery, item.file_id, detail, quarantine_dir)
-    else:
-        report.loaded.append(name)
-        if item.entry is not None:
-            report.corrected.append(name)

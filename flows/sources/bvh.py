@@ -3,9 +3,8 @@
 DuckDB cannot read cp1252 without an extension that is downloaded at run time, and
 latin-1 rejects the bytes 0x80-0x9F that cp1252 uses for the euro sign and curly quotes.
 So each file is transcoded whole, streaming, to UTF-8 first (bytes in, bytes out); DuckDB's
-``read_csv`` then does all parsing, and SQL checks every field in the same statement. The
-transcoding is part of the door checks (``admit``), which the pass engine runs for the
-next snapshot in a thread while DuckDB reads the current one. See docs/decisions/0004.
+``read_csv`` then does all parsing, and SQL checks every field in the same statement.
+See docs/decisions/0004.
 """
 
 from __future__ import annotations
@@ -86,8 +85,8 @@ def delete_file_rows(con: duckdb.DuckDBPyConnection, file_id: int) -> None:
         con.execute(f"delete from {raw_table(entity)} where _file_id = ?", [file_id])
 
 
-def transcode_to_utf8(source: Path, target: Path) -> tuple[int, bool]:
-    """Stream a cp1252 file to UTF-8; return (number of line ends, ends with a line end).
+def transcode_to_utf8(source: Path, target: Path) -> int:
+    """Stream a cp1252 file to UTF-8; return its number of lines.
 
     cp1252 is one byte per character and equals ASCII below 0x80, so a chunk of ASCII
     bytes is already UTF-8 and is copied as it is; other chunks are decoded.
@@ -108,17 +107,7 @@ def transcode_to_utf8(source: Path, target: Path) -> tuple[int, bool]:
                     raise RejectedFile(f"cannot decode as Windows-1252: {where}") from exc
             last = chunk
     line_ends = newlines + last.count(b"\n")
-    return line_ends, last[-1:] == b"\n"
-
-
-def _read_last_line(path: Path) -> str:
-    with path.open("rb") as handle:
-        handle.seek(0, 2)
-        size = handle.tell()
-        handle.seek(max(0, size - 4096))
-        tail = handle.read().decode("utf-8", errors="replace")
-    lines = tail.rstrip("\r\n").splitlines()
-    return lines[-1] if lines else ""
+    return line_ends if last.endswith(b"\n") else line_ends + 1
 
 
 def _parse_amount(text: str) -> Decimal | None:
@@ -127,14 +116,15 @@ def _parse_amount(text: str) -> Decimal | None:
     return Decimal(text.replace(".", "").replace(",", "."))
 
 
-def _typed_and_checks(columns: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
-    """SQL: each field typed from the reader's text (select items named as the raw table's
-    columns), and the problem branches of a case over the typed fields and the texts, which
-    a select beside the typed fields names ``delivered_<i>``."""
+def _records_sql(columns: list[tuple[str, str]], path: str) -> str:
+    """SQL: the records of the CSV file at ``path`` (a literal), each field typed from the
+    reader's text (named as the raw table's column) and checked against the text as
+    delivered (``delivered_<i>``), with ``problem`` and, where it is set, ``raw_record``."""
     typed = []
     checks = []
-    for number, (name, kind) in enumerate(columns):
-        text, column = f"delivered_{number}", name.lower()
+    texts = [f"delivered_{number}" for number in range(len(columns))]
+    for text, (name, kind) in zip(texts, columns, strict=True):
+        column = name.lower()
         if kind == "date":
             typed.append(f"try_strptime({name}, '%d-%m-%Y')::date as {column}")
             checks.append(
@@ -154,32 +144,48 @@ def _typed_and_checks(columns: list[tuple[str, str]]) -> tuple[list[str], list[s
             typed.append(f"{name} as {column}")
             if kind == "key":
                 checks.append(f"when {column} is null then '{name}|key is empty'")
-    return typed, checks
+    delivered = [f"{name} as {text}" for text, (name, _) in zip(texts, columns, strict=True)]
+    raw_record = " || ';' || ".join(f"coalesce({text}, '')" for text in texts)
+    return f"""
+        select
+            0 as file_index,
+            * exclude ({", ".join(texts)}),
+            case when problem is not null then {raw_record} end as raw_record
+        from (
+            select *, case {" ".join(checks)} end as problem
+            from (
+                select {", ".join(typed)}, {", ".join(delivered)}
+                from {common.csv_reader_sql(path, ";", [name for name, _ in columns], "bvh")}
+            ) as typed
+        ) as records
+    """
 
 
 def admit(file: PassFile) -> Admitted:
-    """The file transcoded to a UTF-8 copy in the scratch folder (the engine does this for
-    the next file while DuckDB reads the current one), then its header and trailer
-    checked on the copy."""
+    """The file transcoded to a UTF-8 copy in the scratch folder, then its header and
+    trailer checked on the copy."""
     copy = file.ctx.scratch / f"{file.delivery.name}.utf8"
     try:
-        return _check_copy(file, copy, *transcode_to_utf8(file.delivery.path, copy))
+        return _check_copy(file, copy, transcode_to_utf8(file.delivery.path, copy))
     except RejectedFile:
         copy.unlink(missing_ok=True)
         raise
 
 
-def _check_copy(file: PassFile, copy: Path, line_ends: int, final_newline: bool) -> Admitted:
+def _check_copy(file: PassFile, copy: Path, total_lines: int) -> Admitted:
     """Header and trailer of a snapshot's UTF-8 copy: the records its trailer declares."""
     assert file.delivery.entity is not None
     columns = ENTITIES[file.delivery.entity]
-    total_lines = line_ends if final_newline else line_ends + 1
     with copy.open(encoding="utf-8", newline="") as handle:
         header = handle.readline().rstrip("\r\n")
     expected = ";".join(name for name, _ in columns)
     if header != expected:
         raise RejectedFile(f"header does not match the spec: got '{header}', expected '{expected}'")
-    trailer = _read_last_line(copy)
+    with copy.open("rb") as handle:
+        size = handle.seek(0, 2)
+        handle.seek(max(0, size - 4096))  # the trailer: the last line, in the last 4 KB
+        tail = handle.read().decode("utf-8", errors="replace").rstrip("\r\n").splitlines()
+    trailer = tail[-1] if tail else ""
     fields = trailer.split(";")
     if fields[0] != TRAILER_TAG or len(fields) != 3 or not fields[1].isdigit():
         raise RejectedFile(
@@ -214,25 +220,6 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     assert entity is not None and file.copy is not None
     columns = ENTITIES[entity]
     total_lines, control_total = file.shape
-    typed, checks = _typed_and_checks(columns)
-    path = common.sql_literal(str(file.copy))
-    delivered = [f"{name} as delivered_{number}" for number, (name, _) in enumerate(columns)]
-    raw_record = " || ';' || ".join(
-        f"coalesce(delivered_{number}, '')" for number in range(len(columns))
-    )
-    sql = f"""
-        select
-            0 as file_index,
-            * exclude ({", ".join(f"delivered_{number}" for number in range(len(columns)))}),
-            case when problem is not null then {raw_record} end as raw_record
-        from (
-            select *, case {" ".join(checks)} end as problem
-            from (
-                select {", ".join(typed)}, {", ".join(delivered)}
-                from {common.csv_reader_sql(path, ";", [name for name, _ in columns], "bvh")}
-            ) as typed
-        ) as records
-    """
 
     def judge(tallies: Sequence[Tally]) -> list[int | FileOutcome]:
         misplaced = con.execute(
@@ -265,7 +252,7 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
     rejected = f"select distinct line from bvh_rejects where line < {total_lines}"
     return Scan(
         files,
-        sql,
+        _records_sql(columns, common.sql_literal(str(file.copy))),
         raw_table(entity),
         [*(name.lower() for name, _ in columns), "delivery_date"],
         first_line=2,

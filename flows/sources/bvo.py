@@ -115,11 +115,8 @@ def unreadable(file: Admitted, exc: duckdb.Error) -> FileOutcome:
 
 
 def _checked_sql(lines: str) -> str:
-    """SQL: the events of the query ``lines`` (file_index, line) parsed and checked.
-
-    The result has every column of ``lines``, the event's fields and ``problem``
-    (``column|reason`` of the first failed check, NULL when the event is sound).
-    """
+    """SQL: the events of the query ``lines`` (file_index, line) parsed and checked: its
+    columns, the event's fields and ``problem`` (as ``Scan.sql`` has it)."""
     ops = ", ".join(f"'{op}'" for op in OPS)
     entities = ", ".join(f"'{entity}'" for entity in ENTITIES)
     return f"""

@@ -13,8 +13,6 @@ from typing import Any, Literal, NamedTuple, Protocol
 
 import duckdb
 
-from flows.errors import RejectedFile
-
 CHUNK = 1 << 20
 
 
@@ -92,16 +90,8 @@ class FileOutcome:
     reason: str | None = None
 
     @classmethod
-    def loaded(cls, declared: int, loaded: int, quarantined: int) -> FileOutcome:
-        return cls("loaded", declared, loaded, quarantined)
-
-    @classmethod
     def rejected(cls, reason: str, rows_declared: int | None = None) -> FileOutcome:
         return cls("rejected", rows_declared, reason=reason)
-
-    @classmethod
-    def of(cls, rejection: RejectedFile) -> FileOutcome:
-        return cls.rejected(rejection.reason, rejection.rows_declared)
 
 
 class Tally(NamedTuple):
@@ -114,16 +104,13 @@ class Tally(NamedTuple):
 @dataclass(frozen=True)
 class Scan:
     """One SQL scan of admitted files, as a reader describes it; the pass engine
-    (``flows/sources/engine.py``) runs it, numbers the lines, quarantines and stores.
-
-    ``sql`` gives one row per record, each file's rows in order and together (the engine
-    numbers lines by the ``rowid`` of the table it creates from it): the file's
-    place in ``files`` (``file_index``), the columns ``columns`` name, ``problem`` (``column|
-    reason`` of the first failed check, NULL for a sound record) and ``raw_record`` (the
-    record as delivered, personal fields masked; needed only where ``problem`` is set).
-    """
+    (``flows/sources/engine.py``) runs it, numbers the lines, quarantines and stores."""
 
     files: Sequence[Admitted]
+    # One row per record, each file's rows together and in the read's order (the engine
+    # numbers lines by the ``rowid`` of the table it creates from it): ``file_index`` (the
+    # file's place in ``files``), the ``columns``, ``problem`` (``column|reason`` of the first
+    # failed check, NULL when sound) and ``raw_record`` (personal fields masked).
     sql: str
     table: str  # the raw table the sound records go to
     # Select items of a record, in the raw table's order; its lineage follows them. A
@@ -152,12 +139,8 @@ class Scan:
 
 
 class SourceReader(Protocol):
-    """A source system, as ingest and the pass engine (``flows/sources/engine.py``) see it.
-
-    Each module of ``flows/sources/`` is one (a module can satisfy a Protocol); the
-    registry of the systems is ``flows/sources/registry.py``, and docs/adding-a-source.md
-    says how to add one.
-    """
+    """A source system, as ingest and the pass engine see it: each module of
+    ``flows/sources/`` in ``registry.py`` is one (docs/adding-a-source.md)."""
 
     SYSTEM: str
     # Bytes of files read in one pass at most (the first file always); None: ingest's default.
@@ -189,11 +172,8 @@ class SourceReader(Protocol):
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def sql_literal(text: str) -> str:

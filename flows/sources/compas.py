@@ -1,10 +1,8 @@
 """COMPAS, the OM's old case system: fixed-width ISO-8859-1 snapshots of suspect-cases.
 
 DuckDB reads the files as lines (``encoding='latin-1'``), many snapshots in one scan; SQL
-cuts the fields with ``substr``. A record's content is kept once per scan (decision 0009):
-every distinct line is typed, checked and pseudonymised once (``compas_batch_parsed``), the
-scan table holds per line its file and the key of its text, and the sound records are
-stored as versions and lines, which the view ``raw.compas_verdachtezaken`` joins back.
+cuts the fields with ``substr``. Every distinct line of a scan is typed, checked and
+pseudonymised once (``compas_batch_parsed``) and stored as a record version (decision 0009).
 
 Personal fields (positions 14-70) become ``bsn_status`` and keyed pseudonyms
 (flows/pseudonym.py) once per distinct identity block; a line kept as ``raw_record`` has
@@ -37,15 +35,12 @@ LINES_TABLE = "raw.compas_snapshot_lines"
 RAW_TABLE = "raw.compas_verdachtezaken"
 RECORD_LENGTH = 100
 PERSONAL_FIRST, PERSONAL_LAST = 14, 70  # bsn, geboortedatum, achternaam
-# Read by ingest: at most this many bytes of snapshots in one scan (the first file always).
-# A scan keeps its distinct lines in memory, not every line: the 36 snapshots of the
-# scale-10 demo (1.36 GB, 1.44M distinct lines) in one scan keep the process near 1.2 GiB.
+# Read by ingest: at most this many bytes of snapshots in one scan (memory: decision 0009).
 BATCH_BYTES: int | None = 2 * 1024 * 1024 * 1024
 COMPANIONS: tuple[str, ...] = ()
 FILE_BY_FILE = False
-# How a line of a scan finds its distinct text: a 64-bit hash of the line, in a temporary
-# table only (an unkeyed digest of personal data is never stored). Should two different
-# lines of a scan share a hash, the scan is keyed again by the next, 128-bit, one.
+# How a line of a scan finds its distinct text, the next key where two lines share one
+# (decision 0009); in a temporary table only: an unkeyed digest of personal data.
 LINE_KEYS = ("hash(line)", "md5_number(line)")
 # ISO-8859-1 leaves 0x80-0x9F to control codes; DuckDB's latin-1 reader refuses them.
 C1_BYTES = re.compile(rb"[\x80-\x9f]")
@@ -70,18 +65,14 @@ def recognise(path: Path) -> Delivery | None:
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists raw")
     con.execute(
         f"""
+        create schema if not exists raw;
         create table if not exists {VERSIONS_TABLE} (
             record_version_id bigint not null,
             {", ".join(f"{name} {kind}" for name, kind in RECORD_COLUMNS)},
             _run_id varchar not null
-        )
-        """
-    )
-    con.execute(
-        f"""
+        );
         create table if not exists {LINES_TABLE} (
             _file_id bigint not null,
             _line_number bigint not null,
@@ -92,10 +83,8 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     kind = con.execute(
-        """
-        select table_type from information_schema.tables
-        where table_schema = 'raw' and table_name = 'compas_verdachtezaken'
-        """
+        "select table_type from information_schema.tables "
+        "where table_schema = 'raw' and table_name = 'compas_verdachtezaken'"
     ).fetchone()
     if kind and kind[0] == "BASE TABLE":
         _move_rows_of_the_former_table(con)
@@ -118,18 +107,13 @@ def _move_rows_of_the_former_table(con: duckdb.DuckDBPyConnection) -> None:
     try:
         con.execute(
             f"""
-            insert into {VERSIONS_TABLE}
-            select rowid + 1, {FIELDS}, _run_id from {RAW_TABLE}
-            """
-        )
-        con.execute(
-            f"""
+            insert into {VERSIONS_TABLE} select rowid + 1, {FIELDS}, _run_id from {RAW_TABLE};
             insert into {LINES_TABLE}
             select _file_id, _line_number, rowid + 1, extraction_date, _run_id
-            from {RAW_TABLE}
+            from {RAW_TABLE};
+            drop table {RAW_TABLE}
             """
         )
-        con.execute(f"drop table {RAW_TABLE}")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -330,12 +314,8 @@ def _check_header_and_trailer(summary: _Summary | None, extraction: date) -> int
 
     record_type, length, count = summary.trailer
     count = count or ""
-    if (
-        total < 2
-        or record_type != "9"
-        or length != RECORD_LENGTH
-        or not re.fullmatch(r"[0-9]{9}", count)
-    ):
+    trailer = record_type == "9" and length == RECORD_LENGTH and re.fullmatch(r"[0-9]{9}", count)
+    if total < 2 or not trailer:
         return FileOutcome.rejected(
             f"no valid trailer '9<count of 9 digits>' of {RECORD_LENGTH} characters on the "
             f"last line (line {total}: record type '{record_type}', {length} characters)"
@@ -415,8 +395,8 @@ def scan(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted]) -> Scan:
 
 def _store(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], records: str) -> int:
     """Store the sound ``records`` of the kept files: their versions, then their lines."""
-    # Ids for the record versions of this pass: the place of their line in the parsed
-    # table, after every id given out before.
+    # Ids follow every id given out before; a version is stored only when a kept file
+    # holds it (decision 0009).
     (base,) = con.execute(
         f"""
         select coalesce(max(record_version_id), 0)
@@ -424,7 +404,6 @@ def _store(con: duckdb.DuckDBPyConnection, files: Sequence[Admitted], records: s
         from {VERSIONS_TABLE}
         """
     ).fetchone() or (0,)
-    # Only versions a kept file holds: nothing of a rejected file enters a raw table.
     (kept,) = con.execute(f"select count(*) from {FILES}").fetchone() or (0,)
     held = (
         ""

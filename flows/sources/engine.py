@@ -2,13 +2,9 @@
 
 ``load_pass(reader, files)`` runs in the caller's transaction (ingest owns transactions
 and the ledger) and returns one ``FileOutcome`` per file, in the order given. What it
-owns (door checks, scan table, contiguity, judging, line numbers, quarantine, insert,
-tallies, clean-up) and when a file is read again alone: decision 0013.
-
-Line numbers come from the ``rowid`` of the scan table, for every reader ("Line numbers"
-in decision 0013): DuckDB keeps a read's order in the table it creates
-(preserve_insertion_order, which ``ingest_landing`` requires). (A table created in an open
-transaction numbers its rows from a large offset.)
+owns, when a file is read again alone, and why a line's number is the ``rowid`` of the
+scan table (a table created in an open transaction numbers its rows from a large
+offset): decision 0013.
 """
 
 from __future__ import annotations
@@ -84,7 +80,7 @@ def _admitted(
         try:
             return reader.admit(files[index])
         except RejectedFile as rejection:
-            return FileOutcome.of(rejection)
+            return FileOutcome.rejected(rejection.reason, rejection.rows_declared)
 
     def to_scan(index: int, admitted: Admitted | FileOutcome) -> Admitted | None:
         if isinstance(admitted, FileOutcome):
@@ -213,7 +209,7 @@ def _scan(con: duckdb.DuckDBPyConnection, scan: Scan) -> list[FileOutcome | None
         bad = quarantined.get(index, 0)
         # With joins or a frame (COMPAS) every row but the frame is a record, sound or bad.
         sound = found[index][3] if counted else tallies[index].rows - 2 * scan.frame - bad
-        outcomes[index] = FileOutcome.loaded(declared, sound, bad)
+        outcomes[index] = FileOutcome("loaded", declared, sound, bad)
     expected = sum(outcome.rows_loaded for outcome in outcomes if outcome is not None)
     if stored != expected:
         # Every record of a kept file is stored or quarantined; should the count ever

@@ -6,9 +6,7 @@ empty lines are no records). DuckDB's ``read_csv`` parses the records (every col
 VARCHAR, ``store_rejects`` for a wrong field count) and in the same statement turns BSN,
 birth date and surname into ``bsn_status`` and keyed pseudonyms (flows/pseudonym.py): the
 personal fields are never written to a table, and a quarantined record has them masked.
-A night's hundreds of small files are one ``read_csv``; a file that is not plain sailing
-is read again alone, where records and unreadable lines that do not add up to its data
-lines (a quoted line end, an unclosed quote) reject it (``scan``).
+A night's hundreds of small files are one ``read_csv`` (``scan``).
 """
 
 from __future__ import annotations
@@ -17,8 +15,8 @@ import codecs
 import csv
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -127,19 +125,17 @@ def check_header(first: bytes) -> None:
     )
 
 
-def _csv_field_sql(value: str) -> str:
-    """SQL: a text value as one CSV field (quoted when it holds , " or a line end)."""
-    return f"""case
-        when {value} is null then ''
-        when regexp_matches({value}, '[",\\n\\r]') then '"' || replace({value}, '"', '""') || '"'
-        else {value}
-    end"""
-
-
 def _masked_record_sql() -> str:
-    """SQL: the parsed fields as a CSV record, the personal fields replaced by the mask."""
-    fields = [f"'{MASK}'" if name in PERSONAL else _csv_field_sql(name) for name in COLUMNS]
-    return " || ',' || ".join(fields)
+    """SQL: the parsed fields as a CSV record (a field quoted when it holds , " or a line
+    end), the personal fields replaced by the mask."""
+    field = """case
+        when {0} is null then ''
+        when regexp_matches({0}, '[",\\n\\r]') then '"' || replace({0}, '"', '""') || '"'
+        else {0}
+    end"""
+    return " || ',' || ".join(
+        f"'{MASK}'" if name in PERSONAL else field.format(name) for name in COLUMNS
+    )
 
 
 def _masked_line_sql(line: str) -> str:
@@ -162,16 +158,12 @@ ISO_DATE = "case when regexp_full_match({0}, '{1}') then try_strptime({0}, '%Y-%
 
 
 def _checked_sql(reader: str) -> str:
-    """SQL: the records of ``reader`` typed, checked and pseudonymised, in the read's order.
-
-    The result has ``file_index``, the typed columns of the raw table, ``problem``
-    (``column|reason`` of the first failed check, NULL when the record is sound) and, for
-    a record with a problem, ``raw_record`` (the record with its personal fields masked).
+    """SQL: the records of ``reader`` typed, checked and pseudonymised (``Scan.sql``).
 
     The pseudonyms are computed once per distinct (BSN, birth date, surname) of the read
     and joined; the personal fields live only inside this statement (``typed`` is
-    materialised so that the files are read once). The join loses the read's order, which
-    the engine numbers lines by: ``scan_index`` restores it ("Line numbers", decision 0013).
+    materialised so that the files are read once). ``scan_index`` restores the read's
+    order, which the join loses ("Line numbers", decision 0013).
     """
     return f"""
         with typed as materialized (
@@ -250,8 +242,7 @@ LINE_BREAKING = bytes(sorted(set(range(0x20)) - {0x09, 0x0A}))
 FILE_BY_FILE = False
 
 
-@dataclass(frozen=True)
-class _Shape:
+class _Shape(NamedTuple):
     """The physical lines of a file as DuckDB's line reader counts them (see ``_line_shape``)."""
 
     lines: int
