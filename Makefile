@@ -43,7 +43,7 @@ run: $(STAMP)
 	$(BIN)/dwh run --peildatum $(PEILDATUM)
 
 test: $(SPARK_STAMP) java
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not e2e"

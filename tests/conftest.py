@@ -84,7 +84,7 @@ def ingest(
     return _ingest
 
 
-# --- Two test workers (make test: pytest -n 2 --dist loadgroup) ---
+# --- Two test workers (make test: pytest -n 2) ---
 
 # The modules that take longest, in the order they start: a worker that takes one late
 # would leave the other idle at the end. The rest follow in their usual order.
@@ -97,9 +97,10 @@ LONGEST_FIRST = (
     "test_reference",
     "test_transform",
 )
-# Tests that share a session fixture this expensive run on one worker, which builds it once.
+# Session fixtures too expensive to build twice, or that write one shared place (.cache/),
+# and the modules that use them: these run on one worker, which builds them once.
 SHARED_SESSION_FIXTURES = {"analyst_warehouse", "old_duckdb"}
-
+SHARING_MODULES = {"test_dictionary", "test_old_client", "test_queries", "test_report_page"}
 
 # An xdist worker's __main__ has no file; pyspark (which Great Expectations imports when it
 # is installed) takes such a __main__ for its own doctest run and exits the worker.
@@ -108,25 +109,44 @@ if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
     _main.__file__ = "<pytest-xdist worker>"
 
 
+def _module(item: pytest.Item) -> str:
+    return item.module.__name__ if isinstance(item, pytest.Function) else item.nodeid
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One xdist group per module (its module fixtures are built once, on one worker), and
-    one group for every module that uses a shared session fixture; longest modules first."""
-    sharing = {
-        item.module.__name__
+    """Longest modules first; a module that uses a shared session fixture must be listed."""
+    unlisted = {
+        _module(item)
         for item in items
         if isinstance(item, pytest.Function)
         and SHARED_SESSION_FIXTURES.intersection(item.fixturenames)
-    }
-    for item in items:
-        module = item.module.__name__ if isinstance(item, pytest.Function) else item.nodeid
-        item.add_marker(pytest.mark.xdist_group("shared" if module in sharing else module))
+    } - SHARING_MODULES
+    if unlisted:
+        raise pytest.UsageError(
+            f"{', '.join(sorted(unlisted))} use a shared session fixture: add them to "
+            "SHARING_MODULES in tests/conftest.py, so that one worker builds it once"
+        )
 
     def rank(item: pytest.Item) -> int:
-        module = item.module.__name__ if isinstance(item, pytest.Function) else ""
+        module = _module(item)
         return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Whole modules to a worker (their module fixtures are built once), the sharing modules
+    together, in the order collected (longest first, not xdist's most-tests-first)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "shared" if Path(module).stem in SHARING_MODULES else module
+
+    config.option.loadscopereorder = False
+    return ByModule(config, log)
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> list[tuple]:
