@@ -11,10 +11,15 @@ import json
 import logging
 import subprocess
 import urllib.request
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
+from flows.errors import Reason
 from flows.settings import Settings
+
+if TYPE_CHECKING:
+    from flows.runs import AbandonedRun
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +30,52 @@ def should_alert(settings: Settings, outcome: str, warnings: int) -> bool:
     if outcome != "published":
         return True
     return settings.alert_on_warnings and warnings > 0
+
+
+def document(
+    settings: Settings,
+    *,
+    run_id: str,
+    peildatum: date,
+    outcome: str,
+    reasons: Sequence[Reason],
+    engine: str | None,
+    stages: Sequence[str],
+    warnings: Sequence[Reason] = (),
+    status: dict[str, Any] | None = None,
+    prefect_flow_run_id: str | None = None,
+) -> dict[str, Any]:
+    """The alert of one run: the same keys for every outcome (docs/runbook.md, "Alerts"),
+    null or empty where the sender does not know them."""
+    return {
+        "run_id": run_id,
+        "prefect_flow_run_id": prefect_flow_run_id,
+        "peildatum": peildatum.isoformat(),
+        "outcome": outcome,
+        "engine": engine,
+        "home": str(settings.home_dir),
+        "stages_completed": list(stages),
+        "reasons": [item.as_dict() for item in reasons],
+        "warnings": [item.as_dict() for item in warnings],
+        "status": status,
+    }
+
+
+def abandoned(
+    settings: Settings, run: AbandonedRun, status: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The alert of a run found dead (by the next run or ``dwh status``)."""
+    return document(
+        settings,
+        run_id=run.run_id,
+        peildatum=run.peildatum,
+        outcome="abandoned",
+        reasons=[Reason("run", run.reason)],
+        engine=run.engine,
+        stages=run.stages,
+        status=status,
+        prefect_flow_run_id=run.prefect_flow_run_id,
+    )
 
 
 def send(

@@ -226,22 +226,21 @@ def _plan(settings: Settings, run_id: str, peildatum: date, engine: str) -> int 
     planning.record_unchanged(settings, run_id, peildatum, engine, plan)
     from flows import alerts
     from flows.errors import Reason
+    from flows.status import summary_of
 
     # interface.md: every run that does not publish alerts. The edition in force is still
     # right, but a night without deliveries is something an operator wants to hear about.
-    alerts.send(
+    document = alerts.document(
         settings,
-        {
-            "run_id": run_id,
-            "peildatum": peildatum.isoformat(),
-            "outcome": planning.UNCHANGED,
-            "engine": engine,
-            "home": str(settings.home_dir),
-            "stages_completed": ["plan"],
-            "reasons": [Reason("plan", plan.reason).as_dict()],
-            "warnings": [],
-        },
+        run_id=run_id,
+        peildatum=peildatum,
+        outcome=planning.UNCHANGED,
+        reasons=[Reason("plan", plan.reason)],
+        engine=engine,
+        stages=["plan"],
+        status=summary_of(settings),
     )
+    alerts.send(settings, document)
     from flows.report import print_edition
 
     print(f"dwh run: {plan.reason}; the published file stays as it is (run {run_id}).")

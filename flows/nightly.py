@@ -194,7 +194,6 @@ class _Run:
         self.settings = settings
         self.engine = engine
         self.log = log
-        self.home = str(settings.home_dir)
         self.landing = str(settings.landing_dir)
         from prefect.runtime import flow_run
 
@@ -247,21 +246,21 @@ class _Run:
             self.log.warning,
         )
         if alerts.should_alert(self.settings, outcome, len(edition.warnings)):
-            self.alert(edition)
+            self.alert(edition, outcome)
 
-    def alert(self, edition: Edition) -> None:
-        document = {
-            "run_id": edition.run_id,
-            "prefect_flow_run_id": self.flow_run_id,
-            "peildatum": edition.peildatum.isoformat(),
-            "outcome": edition.outcome,
-            "engine": self.engine,
-            "home": self.home,
-            "stages_completed": edition.stages,
-            "reasons": [item.as_dict() for item in edition.reasons],
-            "warnings": [item.as_dict() for item in edition.warnings],
-            "status": self.status(),
-        }
+    def alert(self, edition: Edition, outcome: str) -> None:
+        document = alerts.document(
+            self.settings,
+            run_id=edition.run_id,
+            peildatum=edition.peildatum,
+            outcome=outcome,
+            reasons=edition.reasons,
+            engine=self.engine,
+            stages=edition.stages,
+            warnings=edition.warnings,
+            status=self.status(),
+            prefect_flow_run_id=self.flow_run_id,
+        )
         alerts.send(self.settings, document, warn=self.log.warning)
 
     def status(self) -> dict[str, Any]:
@@ -285,9 +284,8 @@ class _Run:
             self.log.warning(f"removed {leftover.name}, left by a publish that did not finish")
         for run in dead:
             self.log.warning(f"run {run.run_id} (peildatum {run.peildatum}): {run.reason}")
-            edition = Edition(run.run_id, run.peildatum, outcome="abandoned")
-            edition.reasons = [Reason("run", run.reason)]
-            self.alert(edition)
+            document = alerts.abandoned(self.settings, run, self.status())
+            alerts.send(self.settings, document, warn=self.log.warning)
 
 
 def _retrying(task_fn: Any, settings: Settings) -> Any:
@@ -349,7 +347,7 @@ def _run_editions(
     settings: Settings, bookkeeping: _Run, edition: Edition, editions: list[date]
 ) -> State:
     logger = bookkeeping.log
-    home, landing = bookkeeping.home, bookkeeping.landing
+    home, landing = str(settings.home_dir), bookkeeping.landing
     published: list[str] = []
     try:
         if not settings.landing_dir.is_dir():

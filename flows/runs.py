@@ -262,11 +262,13 @@ class AbandonedRun:
     run_id: str
     peildatum: date
     started_at: datetime
-    last_stage: str | None
+    stages: tuple[str, ...]  # the stages it finished, in order
+    engine: str | None
+    prefect_flow_run_id: str | None
 
     @property
     def reason(self) -> str:
-        where = f"after stage {self.last_stage}" if self.last_stage else "before its first stage"
+        where = f"after stage {self.stages[-1]}" if self.stages else "before its first stage"
         return f"the run's process ended without an outcome ({where}); found abandoned"
 
 
@@ -284,7 +286,8 @@ def mark_abandoned(
         """
         select
             runs.run_id, runs.peildatum, runs.started_at,
-            arg_max(stages.stage, stages.started_at)
+            list(stages.stage order by stages.started_at) filter (stages.stage is not null),
+            runs.engine, runs.prefect_flow_run_id
         from meta.runs as runs
         left join meta.run_stages as stages using (run_id)
         where runs.outcome is null
@@ -294,7 +297,7 @@ def mark_abandoned(
     ).fetchall()
     found_at = datetime.now(UTC)
     abandoned = []
-    for run_id, peildatum, started_at, last_stage in rows:
+    for run_id, peildatum, started_at, stages, engine, flow_run_id in rows:
         if published_editions and run_id in published_editions:
             con.execute(
                 "update meta.runs set outcome = 'published', found_abandoned_at = ?, "
@@ -303,7 +306,7 @@ def mark_abandoned(
                 [found_at, run_id],
             )
             continue
-        run = AbandonedRun(run_id, peildatum, started_at, last_stage)
+        run = AbandonedRun(run_id, peildatum, started_at, tuple(stages or ()), engine, flow_run_id)
         con.execute(
             "update meta.runs set outcome = 'abandoned', found_abandoned_at = ?, reason = ? "
             "where run_id = ?",

@@ -59,6 +59,18 @@ def summary(con: duckdb.DuckDBPyConnection, published_db: Path) -> dict[str, Any
     }
 
 
+def summary_of(settings: Settings) -> dict[str, Any]:
+    """:func:`summary` of the work database, or why it is unavailable (alerts carry it)."""
+    try:
+        con = duckdb.connect(str(settings.work_db), read_only=True)
+    except duckdb.Error as exc:
+        return {"error": f"status unavailable: {exc}"}
+    try:
+        return summary(con, settings.published_db)
+    finally:
+        con.close()
+
+
 def _mark_dead_runs(settings: Settings) -> list[runs.AbandonedRun]:
     """Mark dead runs abandoned (the caller holds the run lock); alert as a run would."""
     try:
@@ -73,16 +85,7 @@ def _mark_dead_runs(settings: Settings) -> list[runs.AbandonedRun]:
 
             status = summary(con, settings.published_db)
             for run in dead:
-                document = {
-                    "run_id": run.run_id,
-                    "peildatum": run.peildatum.isoformat(),
-                    "outcome": "abandoned",
-                    "home": str(settings.home_dir),
-                    "reasons": [{"check": "run", "message": run.reason}],
-                    "warnings": [],
-                    "status": status,
-                }
-                alerts.send(settings, document, warn=print)
+                alerts.send(settings, alerts.abandoned(settings, run, status), warn=print)
         return dead
     finally:
         con.close()

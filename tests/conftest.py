@@ -149,6 +149,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     return ByModule(config, log)
 
 
+# Every alert carries these keys besides schema_version, whatever its outcome (docs/runbook.md).
+ALERT_KEYS = {
+    "run_id", "prefect_flow_run_id", "peildatum", "outcome", "engine", "home",
+    "stages_completed", "reasons", "warnings", "status",
+}  # fmt: skip
+
+
 def rows(con: duckdb.DuckDBPyConnection, sql: str, *params: object) -> list[tuple]:
     return con.execute(sql, list(params)).fetchall()
 

@@ -25,6 +25,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import ALERT_KEYS
+
 DWH = str(Path(sys.executable).with_name("dwh"))
 SCALE = "0.05"
 SEED = "7"
@@ -264,6 +266,7 @@ def test_planted_faults_block_publication_each_named_and_the_published_file_unto
     # The alert command received one JSON document naming every faulty file.
     alert = json.loads(nights["alert_file"].read_text(encoding="utf-8"))
     assert alert["outcome"] == "blocked" and alert["peildatum"] == "2023-12-31"
+    assert set(alert) == {"schema_version", *ALERT_KEYS}
     assert alert["run_id"] in blocked.stderr or alert["run_id"] in blocked.stdout
     named = {reason["file"] for reason in alert["reasons"] if reason["file"]}
     for fault in faults:

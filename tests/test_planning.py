@@ -20,7 +20,7 @@ from flows import planning
 from flows.cli import main
 from flows.settings import PROJECT_ROOT, Settings
 
-from conftest import rows
+from conftest import ALERT_KEYS, rows
 
 PEILDATUM = date(2022, 7, 31)
 
@@ -176,3 +176,5 @@ def test_dwh_run_records_an_unchanged_night_and_leaves_the_published_file(
     sent = json.loads(alert.read_text())
     assert (sent["outcome"], sent["peildatum"]) == ("unchanged", "2022-07-31")
     assert "nothing new since the published edition" in sent["reasons"][0]["message"]
+    assert set(sent) == {"schema_version", *ALERT_KEYS}  # the keys of every other alert
+    assert sent["stages_completed"] == ["plan"] and sent["status"]["files"]

@@ -20,6 +20,8 @@ from flows.nightly import _is_transient
 from flows.settings import Settings
 from flows.transform import TransformFailed
 
+from conftest import ALERT_KEYS
+
 HOLD = """
 import sys, time
 from pathlib import Path
@@ -112,6 +114,20 @@ def test_runs_without_an_outcome_are_marked_abandoned_with_where_they_died(tmp_p
         ("r3", "published", True),
     ]
     assert runs.mark_abandoned(con) == []  # marked once
+
+
+def test_an_abandoned_runs_alert_is_its_own_run_engine_and_finished_stages(tmp_path):
+    con = ledger_con(tmp_path)
+    runs.record_stage(con, "r2", "transform", runs.datetime(2026, 1, 1, 1, tzinfo=runs.UTC), 2.0)
+    (dead,) = runs.mark_abandoned(con, {"r3": date(2023, 12, 31)})
+    document = alerts.abandoned(Settings(home=tmp_path), dead, {"files": []})
+    assert set(document) == ALERT_KEYS
+    assert document["run_id"] == "r2" and document["outcome"] == "abandoned"
+    assert (document["engine"], document["stages_completed"]) == ("duckdb", ["ingest", "transform"])
+    assert document["reasons"] == [
+        {"check": "run", "message": dead.reason, "file": None, "row": None}
+    ]
+    assert "after stage transform" in dead.reason
 
 
 def test_an_old_run_ledger_gains_the_new_columns(tmp_path):
