@@ -282,9 +282,10 @@ class _Run:
         dead = with_work_db(self.settings, mark, self.log.warning)
         for leftover in runs.remove_unfinished_publications(self.settings.published_db):
             self.log.warning(f"removed {leftover.name}, left by a publish that did not finish")
+        status = self.status() if dead else None  # one look at the work database for all
         for run in dead:
             self.log.warning(f"run {run.run_id} (peildatum {run.peildatum}): {run.reason}")
-            document = alerts.abandoned(self.settings, run, self.status())
+            document = alerts.abandoned(self.settings, run, status)
             alerts.send(self.settings, document, warn=self.log.warning)
 
 
